@@ -1,0 +1,2 @@
+//! Typestate transitions (work in progress).
+fn main() {}

@@ -1,0 +1,173 @@
+//! The typestate layer: consuming moves, state data, context, capabilities and sizes.
+
+use core::mem::size_of;
+
+use fsm_core::{Machine, State, UnitState, machine};
+
+/// What a door remembers across states.
+#[derive(Debug, Default, PartialEq)]
+pub struct Log {
+    pub opened: u32,
+    pub knocks: u32,
+}
+
+machine! {
+    /// A door that can be locked with a code and, once demolished, is gone for good.
+    pub Door {
+        context: Log,
+        initial: Closed,
+        final: Gone,
+        states: {
+            Open,
+            Closed,
+            /// Locked with a code that `unlock` must match.
+            Locked { code: u16 },
+            Gone,
+        },
+        edges: {
+            Closed + open => Open,
+            Open + close => Closed,
+            Closed + lock => Locked,
+            /// Only with the right code.
+            Locked + unlock => Closed,
+            Open | Closed + demolish => Gone,
+        },
+        capabilities: {
+            knock: [Closed, Locked],
+        },
+    }
+}
+
+impl<S: door::DoorState> Door<S> {
+    /// Knocking is possible where the door is shut.
+    pub fn knock(&mut self)
+    where
+        S: door::cap::Knock,
+    {
+        self.context_mut().knocks += 1;
+    }
+}
+
+impl Door<door::Closed> {
+    /// A move written through the primitive, with an action on the context.
+    pub fn open_counted(self) -> Door<door::Open> {
+        self.transition_with(door::event::open, |_, log| {
+            log.opened += 1;
+            door::Open
+        })
+    }
+}
+
+impl Door<door::Locked> {
+    /// A fallible move: the wrong code hands the locked door back.
+    pub fn try_unlock(self, code: u16) -> Result<Door<door::Closed>, Door<door::Locked>> {
+        if self.state().code == code {
+            Ok(self.unlock())
+        } else {
+            Err(self)
+        }
+    }
+}
+
+#[test]
+fn unit_states_are_zero_sized_and_the_machine_is_its_context() {
+    assert_eq!(size_of::<door::Open>(), 0);
+    assert_eq!(size_of::<door::Closed>(), 0);
+    assert_eq!(size_of::<Door<door::Closed>>(), size_of::<Log>());
+    assert_eq!(
+        size_of::<Door<door::Locked>>(),
+        size_of::<(Log, door::Locked)>()
+    );
+}
+
+#[test]
+fn moves_consume_the_machine_and_keep_the_context() {
+    let door = Door::new(Log::default(), door::Closed);
+    let door = door.open_counted().close().open_counted();
+    assert_eq!(door.context().opened, 2);
+    assert_eq!(door.state_id(), door::StateId::Open);
+}
+
+#[test]
+fn a_state_with_data_is_entered_with_its_data() {
+    let door = Door::new(Log::default(), door::Closed).lock(door::Locked { code: 42 });
+    assert_eq!(door.state().code, 42);
+
+    let door = door.try_unlock(7).expect_err("wrong code keeps it locked");
+    let door = door.try_unlock(42).expect("right code opens the lock");
+    assert_eq!(door.state_id(), door::StateId::Closed);
+}
+
+#[test]
+fn a_capability_is_usable_in_every_state_that_has_it() {
+    let mut door = Door::new(Log::default(), door::Closed);
+    door.knock();
+    let mut door = door.lock(door::Locked { code: 1 });
+    door.knock();
+    assert_eq!(door.into_context().knocks, 2);
+}
+
+#[test]
+fn one_event_may_leave_several_states() {
+    let from_open = Door::new(Log::default(), door::Closed).open().demolish();
+    let from_closed = Door::new(Log::default(), door::Closed).demolish();
+    assert_eq!(from_open.state_id(), from_closed.state_id());
+}
+
+#[test]
+fn state_and_event_types_know_their_identifiers() {
+    assert_eq!(
+        <door::Locked as State<door::Spec>>::ID,
+        door::StateId::Locked
+    );
+    assert_eq!(
+        <door::event::unlock as fsm_core::EventMarker<door::Spec>>::ID,
+        door::EventId::Unlock
+    );
+    assert_eq!(<door::Gone as UnitState>::VALUE, door::Gone);
+}
+
+#[test]
+fn the_table_lists_every_declared_edge() {
+    let table = door::Spec::TABLE;
+    assert_eq!(table.machine, "Door");
+    assert_eq!(table.state_name(table.initial), "Closed");
+    assert_eq!(
+        table.edges.len(),
+        6,
+        "`Open | Closed + demolish` is two edges"
+    );
+    assert!(table.states[3].is_final);
+    assert!(table.states[2].has_data);
+
+    use door::{EventId as E, StateId as S};
+    assert_eq!(door::Spec::target(S::Closed, E::Lock), Some(S::Locked));
+    assert_eq!(door::Spec::target(S::Locked, E::Open), None);
+    assert_eq!(door::Spec::target(S::Gone, E::Close), None);
+}
+
+#[test]
+fn the_generated_target_agrees_with_the_table_everywhere() {
+    use fsm_core::Id;
+    let table = door::Spec::TABLE;
+    for &from in door::StateId::ALL {
+        for &event in door::EventId::ALL {
+            let by_table = table.target(from.index(), event.index());
+            let by_match = door::Spec::target(from, event).map(Id::index);
+            assert_eq!(by_table, by_match, "{from} + {event}");
+        }
+    }
+}
+
+/// A context that is not `Debug`.
+struct Opaque;
+
+machine! {
+    Bare { context: Opaque, initial: Only, states: { Only }, edges: {} }
+}
+
+#[test]
+fn debug_shows_the_state_without_asking_the_context_for_debug() {
+    let bare = Bare::new(Opaque, bare::Only);
+    assert_eq!(format!("{bare:?}"), "Bare { state: Only, .. }");
+}

@@ -1,0 +1,1001 @@
+//! Code generation: the checked model of a machine into its module of types and impls.
+//!
+//! Everything generated names `fsm_core` paths (or `core`) only, so a user depends on
+//! `fsm-core` alone. The layout of the output is described in fsm-core's crate docs.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::{Fields, Ident, Visibility};
+
+use crate::model::Model;
+use crate::names;
+
+/// Generated names shared by the functions below.
+struct Names {
+    machine: Ident,
+    module: Ident,
+    state_trait: Ident,
+    /// Visibility of generated items, as seen from inside the module.
+    item_vis: TokenStream,
+    /// Visibility of the moves, as seen from inside the module.
+    move_vis: TokenStream,
+    context: TokenStream,
+}
+
+pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
+    let decl = model.decl;
+    let machine = decl.name.clone();
+    let names = Names {
+        module: format_ident!(
+            "{}",
+            names::snake(&names::unraw(&machine)),
+            span = machine.span()
+        ),
+        state_trait: format_ident!("{}State", machine),
+        item_vis: nested_vis(&decl.vis),
+        move_vis: nested_vis(decl.transitions.as_ref().unwrap_or(&decl.vis)),
+        context: match &decl.context {
+            Some(ty) => quote!(#ty),
+            None => quote!(()),
+        },
+        machine,
+    };
+
+    let vis = &decl.vis;
+    let Names {
+        machine, module, ..
+    } = &names;
+    let module_doc = format!("States, events and run-time types of the [`{machine}`] machine.");
+    let body = [
+        states(model, &names),
+        events(model, &names),
+        edge_trait(model, &names),
+        machine_type(model, &names),
+        event_methods(model, &names),
+        capabilities(model, &names),
+        runtime(model, &names),
+        identifiers(model, &names),
+        spec(model, &names),
+        serde_impls(model, &names),
+    ];
+    quote! {
+        #vis use #module::#machine;
+
+        #[doc = #module_doc]
+        #[allow(non_camel_case_types, unreachable_pub, clippy::all, clippy::pedantic)]
+        #vis mod #module {
+            #[allow(unused_imports)]
+            use super::*;
+
+            mod sealed {
+                pub trait Sealed {}
+                pub trait Event {}
+            }
+
+            #(#body)*
+        }
+    }
+}
+
+/// A visibility written at the call site, re-expressed for an item one module deeper.
+fn nested_vis(vis: &Visibility) -> TokenStream {
+    match vis {
+        Visibility::Public(token) => quote!(#token),
+        Visibility::Inherited => quote!(pub(super)),
+        Visibility::Restricted(restricted) => {
+            let path = &restricted.path;
+            let first = path.segments.first().map(|s| s.ident.to_string());
+            match first.as_deref() {
+                Some("crate") => quote!(pub(in #path)),
+                Some("self") => {
+                    let rest = path.segments.iter().skip(1);
+                    quote!(pub(in super #(::#rest)*))
+                }
+                Some("super") => quote!(pub(in super::#path)),
+                _ => quote!(pub(in #path)),
+            }
+        }
+    }
+}
+
+fn states(model: &Model<'_>, names: &Names) -> TokenStream {
+    let Names {
+        machine,
+        state_trait,
+        item_vis,
+        context,
+        ..
+    } = names;
+    let mut out = TokenStream::new();
+    for (index, state) in model.states.iter().enumerate() {
+        let name = &state.name;
+        let attrs = &state.attrs;
+        let moves = model.edges_from(index).map(|edge| {
+            let event = model.events[edge.event];
+            quote!(event::#event,)
+        });
+        let doc = state_doc(model, index);
+        let definition = match &state.fields {
+            Fields::Unit => quote! {
+                #[doc = #doc]
+                #(#attrs)*
+                #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+                #item_vis struct #name;
+
+                impl ::fsm_core::UnitState for #name {
+                    const VALUE: Self = #name;
+                }
+
+                ::fsm_core::__private::static_assertions::const_assert_eq!(
+                    ::core::mem::size_of::<#name>(), 0
+                );
+                ::fsm_core::__private::static_assertions::assert_eq_size!(#machine<#name>, #context);
+            },
+            fields => {
+                let fields = public_fields(fields);
+                let semi = matches!(fields, Fields::Unnamed(_)).then(|| quote!(;));
+                quote! {
+                    #[doc = #doc]
+                    #(#attrs)*
+                    #[allow(missing_debug_implementations)]
+                    #item_vis struct #name #fields #semi
+
+                    ::fsm_core::__private::static_assertions::assert_eq_size!(
+                        #machine<#name>, (#context, #name)
+                    );
+                }
+            }
+        };
+        out.extend(quote! {
+            #definition
+
+            impl sealed::Sealed for #name {}
+
+            impl ::fsm_core::State<Spec> for #name {
+                const ID: StateId = StateId::#name;
+            }
+
+            impl #state_trait for #name {
+                type Moves = (#(#moves)*);
+
+                #[inline(always)]
+                fn __into_runtime<H>(machine: #machine<Self, H>) -> Runtime<H> {
+                    Runtime::#name(machine)
+                }
+            }
+        });
+    }
+    let trait_doc = format!("A state of [`{machine}`]. Sealed: only the declared states have it.");
+    out.extend(quote! {
+        #[doc = #trait_doc]
+        #item_vis trait #state_trait: sealed::Sealed + ::fsm_core::State<Spec> + ::core::marker::Sized {
+            /// The events legal in this state, as a tuple of event types. Compile errors
+            /// for an illegal move print it as the list of legal moves.
+            type Moves;
+
+            #[doc(hidden)]
+            fn __into_runtime<H>(machine: #machine<Self, H>) -> Runtime<H>;
+        }
+    });
+    out
+}
+
+/// Fields of a state with data: a field without a visibility becomes `pub`, since a
+/// private field of the generated module would be out of reach of the declaring module.
+fn public_fields(fields: &Fields) -> Fields {
+    let mut fields: Fields = fields.clone();
+    for field in fields.iter_mut() {
+        field.vis = match &field.vis {
+            Visibility::Inherited => syn::parse_quote!(pub),
+            other => syn::parse2(nested_vis(other)).unwrap_or(Visibility::Inherited),
+        };
+    }
+    fields
+}
+
+fn state_doc(model: &Model<'_>, index: usize) -> String {
+    let mut doc = format!(
+        "State `{}` of [`{}`].",
+        model.states[index].name, model.decl.name
+    );
+    if index == model.initial {
+        doc.push_str(" The initial state.");
+    }
+    if model.finals[index] {
+        doc.push_str(" A final state.");
+    }
+    let moves: Vec<String> = model
+        .edges_from(index)
+        .map(|edge| {
+            format!(
+                "`{}` → `{}`",
+                model.events[edge.event], model.states[edge.to].name
+            )
+        })
+        .collect();
+    if !moves.is_empty() {
+        doc.push_str(&format!("\n\nMoves: {}.", moves.join(", ")));
+    }
+    doc
+}
+
+fn events(model: &Model<'_>, names: &Names) -> TokenStream {
+    let Names {
+        machine, item_vis, ..
+    } = names;
+    let markers = model.events.iter().map(|event| {
+        let variant = event_variant(event);
+        let doc = format!(
+            "Event `{}` of [`{machine}`](super::{machine}), as a type.",
+            names::unraw(event)
+        );
+        quote! {
+            #[doc = #doc]
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+            #item_vis struct #event;
+
+            impl super::sealed::Event for #event {}
+
+            impl ::fsm_core::EventMarker<super::Spec> for #event {
+                const ID: super::EventId = super::EventId::#variant;
+            }
+        }
+    });
+    let doc = format!("The events of [`{machine}`](super::{machine}) as zero-sized types.");
+    quote! {
+        #[doc = #doc]
+        #item_vis mod event {
+            #(#markers)*
+        }
+
+        /// Never inhabited: two extra edge impls on every state keep the compiler from
+        /// guessing the event from a state's only edge, so an illegal move is reported as
+        /// such instead of as a type mismatch.
+        #[doc(hidden)]
+        #item_vis enum __NoEvent {}
+        #[doc(hidden)]
+        #item_vis enum __NoEvent2 {}
+        impl sealed::Event for __NoEvent {}
+        impl sealed::Event for __NoEvent2 {}
+    }
+}
+
+fn event_variant(event: &Ident) -> Ident {
+    names::ident(&names::upper_camel(&names::unraw(event)), event.span())
+}
+
+fn edge_trait(model: &Model<'_>, names: &Names) -> TokenStream {
+    let Names {
+        machine,
+        state_trait,
+        item_vis,
+        ..
+    } = names;
+    let message = format!("`{machine}` has no `{{E}}` move from state `{{Self}}`");
+    let label = "no `{E}` edge leaves `{Self}`".to_owned();
+    let note = "legal moves from `{Self}`: {Moves}".to_owned();
+    let doc = format!(
+        "The edges of [`{machine}`]: `S: Edge<E, <S as #state_trait>::Moves, To = T>` holds exactly when the \
+         declaration has the edge `S + e => T`."
+    );
+    let impls = model.edges.iter().map(|edge| {
+        let from = &model.states[edge.from].name;
+        let to = &model.states[edge.to].name;
+        let event = model.events[edge.event];
+        let moves = model.edges_from(edge.from).map(|e| {
+            let event = model.events[e.event];
+            quote!(event::#event,)
+        });
+        // Spanned at the declared edge, so that "but `Edge<unlock, ..>` is implemented"
+        // in an illegal move's error points at the line that declares that edge.
+        quote_spanned! {event.span()=>
+            impl Edge<event::#event, (#(#moves)*)> for #from {
+                type To = #to;
+            }
+        }
+    });
+    quote! {
+        #[doc = #doc]
+        #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+        #item_vis trait Edge<E: sealed::Event, Moves>: #state_trait {
+            /// The state the edge enters.
+            type To: #state_trait;
+        }
+
+        #(#impls)*
+
+        impl<S: #state_trait> Edge<__NoEvent, S::Moves> for S {
+            type To = S;
+        }
+
+        impl<S: #state_trait> Edge<__NoEvent2, S::Moves> for S {
+            type To = S;
+        }
+    }
+}
+
+fn machine_type(model: &Model<'_>, names: &Names) -> TokenStream {
+    let Names {
+        machine,
+        state_trait,
+        item_vis,
+        move_vis,
+        context,
+        ..
+    } = names;
+    let initial = &model.states[model.initial].name;
+    let attrs = &model.decl.attrs;
+    let doc = machine_doc(model);
+    quote! {
+        #(#attrs)*
+        #[doc = #doc]
+        #item_vis struct #machine<S = #initial, H = ::fsm_core::NoHistory> {
+            context: #context,
+            state: S,
+            history: H,
+        }
+
+        impl #machine<#initial, ::fsm_core::NoHistory> {
+            /// The machine in its initial state, keeping no history.
+            #[inline(always)]
+            #item_vis fn new(context: #context, state: #initial) -> Self {
+                #machine { context, state, history: ::fsm_core::NoHistory }
+            }
+        }
+
+        impl<H: ::fsm_core::Recorder<Spec>> #machine<#initial, H> {
+            /// The machine in its initial state, telling `history` of every move.
+            #[inline(always)]
+            #item_vis fn with_history(context: #context, state: #initial, history: H) -> Self {
+                #machine { context, state, history }
+            }
+        }
+
+        impl<S: #state_trait, H> #machine<S, H> {
+            /// The context, which travels through every state.
+            #[inline(always)]
+            #item_vis fn context(&self) -> &#context {
+                &self.context
+            }
+
+            /// The context, mutably.
+            #[inline(always)]
+            #item_vis fn context_mut(&mut self) -> &mut #context {
+                &mut self.context
+            }
+
+            /// The current state's value (its data, for a state that has some).
+            #[inline(always)]
+            #item_vis fn state(&self) -> &S {
+                &self.state
+            }
+
+            /// The current state's data, mutably. This changes the data, never the state.
+            #[inline(always)]
+            #item_vis fn state_mut(&mut self) -> &mut S {
+                &mut self.state
+            }
+
+            /// The history recorder.
+            #[inline(always)]
+            #item_vis fn history(&self) -> &H {
+                &self.history
+            }
+
+            /// The history recorder, mutably (to clear it, say).
+            #[inline(always)]
+            #item_vis fn history_mut(&mut self) -> &mut H {
+                &mut self.history
+            }
+
+            /// The current state's identifier.
+            #[inline(always)]
+            #item_vis fn state_id(&self) -> StateId {
+                <S as ::fsm_core::State<Spec>>::ID
+            }
+
+            /// Ends the machine, keeping its context.
+            #[inline(always)]
+            #item_vis fn into_context(self) -> #context {
+                self.context
+            }
+
+            /// The machine as the run-time enum over all states.
+            #[inline(always)]
+            #item_vis fn into_runtime(self) -> Runtime<H> {
+                S::__into_runtime(self)
+            }
+        }
+
+        impl<S: #state_trait, H: ::fsm_core::Recorder<Spec>> #machine<S, H> {
+            /// Moves along the declared edge `S + event => T`, entering `to`.
+            ///
+            /// This is the primitive from which consuming methods with guards, payloads
+            /// and actions are written; it compiles only for declared edges.
+            #[inline(always)]
+            #move_vis fn transition<E, T>(self, event: E, to: T) -> #machine<T, H>
+            where
+                S: Edge<E, <S as #state_trait>::Moves, To = T>,
+                E: ::fsm_core::EventMarker<Spec> + sealed::Event,
+                T: #state_trait,
+            {
+                self.transition_with(event, |_, _| to)
+            }
+
+            /// Moves along the declared edge `S + event => T`, building the new state from
+            /// the old one and the context.
+            #[inline(always)]
+            #move_vis fn transition_with<E, T, F>(self, event: E, enter: F) -> #machine<T, H>
+            where
+                S: Edge<E, <S as #state_trait>::Moves, To = T>,
+                E: ::fsm_core::EventMarker<Spec> + sealed::Event,
+                T: #state_trait,
+                F: ::core::ops::FnOnce(S, &mut #context) -> T,
+            {
+                let _ = event;
+                let #machine { mut context, state, mut history } = self;
+                history.record(
+                    <S as ::fsm_core::State<Spec>>::ID,
+                    <E as ::fsm_core::EventMarker<Spec>>::ID,
+                    <T as ::fsm_core::State<Spec>>::ID,
+                );
+                let state = enter(state, &mut context);
+                #machine { context, state, history }
+            }
+        }
+
+        impl<S: #state_trait, H> ::core::fmt::Debug for #machine<S, H> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(::core::stringify!(#machine))
+                    .field("state", &<S as ::fsm_core::State<Spec>>::ID)
+                    .finish_non_exhaustive()
+            }
+        }
+    }
+}
+
+fn event_methods(model: &Model<'_>, names: &Names) -> TokenStream {
+    let Names {
+        machine,
+        state_trait,
+        move_vis,
+        ..
+    } = names;
+    let methods = model.events.iter().enumerate().map(|(index, event)| {
+        let doc = event_doc(model, index);
+        // Spanned at the event's first edge: an illegal call's "required by this bound"
+        // note then points at the declaration rather than at the whole macro call.
+        let span = event.span();
+        match model.data_target(index) {
+            None => quote_spanned! {span=>
+                #[doc = #doc]
+                #[inline(always)]
+                #move_vis fn #event<T>(self) -> #machine<T, H>
+                where
+                    S: Edge<event::#event, <S as #state_trait>::Moves, To = T>,
+                    T: #state_trait + ::fsm_core::UnitState,
+                {
+                    self.transition(event::#event, <T as ::fsm_core::UnitState>::VALUE)
+                }
+            },
+            Some(_) => quote_spanned! {span=>
+                #[doc = #doc]
+                #[inline(always)]
+                #move_vis fn #event<T>(self, to: T) -> #machine<T, H>
+                where
+                    S: Edge<event::#event, <S as #state_trait>::Moves, To = T>,
+                    T: #state_trait,
+                {
+                    self.transition(event::#event, to)
+                }
+            },
+        }
+    });
+    quote! {
+        impl<S: #state_trait, H: ::fsm_core::Recorder<Spec>> #machine<S, H> {
+            #(#methods)*
+        }
+    }
+}
+
+fn event_doc(model: &Model<'_>, event: usize) -> String {
+    let mut doc = format!("Takes the `{}` edge:", names::unraw(model.events[event]));
+    for edge in model.edges.iter().filter(|edge| edge.event == event) {
+        doc.push_str(&format!(
+            " `{}` → `{}`;",
+            model.states[edge.from].name, model.states[edge.to].name
+        ));
+    }
+    doc.pop();
+    doc.push('.');
+    for edge in model.edges.iter().filter(|edge| edge.event == event) {
+        for line in doc_lines(edge.attrs) {
+            doc.push_str("\n\n");
+            doc.push_str(&line);
+        }
+    }
+    doc
+}
+
+/// The text of `///` comments among `attrs`.
+fn doc_lines(attrs: &[syn::Attribute]) -> Vec<String> {
+    attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("doc"))
+        .filter_map(|attr| match &attr.meta {
+            syn::Meta::NameValue(syn::MetaNameValue {
+                value:
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(text),
+                        ..
+                    }),
+                ..
+            }) => Some(text.value().trim().to_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn capabilities(model: &Model<'_>, names: &Names) -> TokenStream {
+    let Names {
+        machine,
+        state_trait,
+        item_vis,
+        ..
+    } = names;
+    if model.capabilities.is_empty() {
+        return TokenStream::new();
+    }
+    let traits = model.capabilities.iter().map(|capability| {
+        let operation = names::unraw(&capability.decl.name);
+        let name = names::ident(&names::upper_camel(&operation), capability.decl.name.span());
+        let attrs = &capability.decl.attrs;
+        let allowed: Vec<String> = capability
+            .states
+            .iter()
+            .map(|&state| format!("`{}`", model.states[state].name))
+            .collect();
+        let allowed = allowed.join(", ");
+        let message = format!("`{machine}` cannot `{operation}` in state `{{Self}}`");
+        let label = format!("`{operation}` is not allowed in `{{Self}}`");
+        let note = format!("`{operation}` is allowed in: {allowed}");
+        let doc = format!(
+            "The states of [`{machine}`](super::{machine}) that may `{operation}`: {allowed}."
+        );
+        let impls = capability.states.iter().map(|&state| {
+            let state = &model.states[state].name;
+            quote!(impl #name for super::#state {})
+        });
+        quote! {
+            #[doc = #doc]
+            #(#attrs)*
+            #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+            #item_vis trait #name: super::#state_trait {}
+
+            #(#impls)*
+        }
+    });
+    let doc = format!(
+        "Capabilities: operations of [`{machine}`](super::{machine}) allowed in several states."
+    );
+    quote! {
+        #[doc = #doc]
+        #item_vis mod cap {
+            #(#traits)*
+        }
+    }
+}
+
+fn runtime(model: &Model<'_>, names: &Names) -> TokenStream {
+    let Names {
+        machine,
+        state_trait,
+        item_vis,
+        context,
+        ..
+    } = names;
+    let state_names: Vec<&Ident> = model.states.iter().map(|state| &state.name).collect();
+    let arms = model.edges.iter().map(|edge| {
+        let from = &model.states[edge.from].name;
+        let to = &model.states[edge.to].name;
+        let event = model.events[edge.event];
+        let variant = event_variant(event);
+        if model.has_data(edge.to) {
+            quote! {
+                (Runtime::#from(machine), Event::#variant(to)) =>
+                    ::core::result::Result::Ok(Runtime::#to(machine.transition(event::#event, to))),
+            }
+        } else {
+            quote! {
+                (Runtime::#from(machine), Event::#variant) =>
+                    ::core::result::Result::Ok(Runtime::#to(machine.transition(event::#event, #to))),
+            }
+        }
+    });
+    let doc = format!(
+        "[`{machine}`] in whichever state it is: for events that arrive at run time. Made with \
+         `From` from the machine in any state."
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug)]
+        #item_vis enum Runtime<H = ::fsm_core::NoHistory> {
+            #(
+                #[allow(missing_docs)]
+                #state_names(#machine<#state_names, H>),
+            )*
+        }
+
+        impl<S: #state_trait, H> ::core::convert::From<#machine<S, H>> for Runtime<H> {
+            #[inline(always)]
+            fn from(machine: #machine<S, H>) -> Self {
+                machine.into_runtime()
+            }
+        }
+
+        impl<H> Runtime<H> {
+            /// The current state's identifier.
+            #[inline(always)]
+            #item_vis fn state_id(&self) -> StateId {
+                match self {
+                    #(Runtime::#state_names(_) => StateId::#state_names,)*
+                }
+            }
+
+            /// The context, which travels through every state.
+            #item_vis fn context(&self) -> &#context {
+                match self {
+                    #(Runtime::#state_names(machine) => machine.context(),)*
+                }
+            }
+
+            /// The context, mutably.
+            #item_vis fn context_mut(&mut self) -> &mut #context {
+                match self {
+                    #(Runtime::#state_names(machine) => machine.context_mut(),)*
+                }
+            }
+
+            /// The history recorder.
+            #item_vis fn history(&self) -> &H {
+                match self {
+                    #(Runtime::#state_names(machine) => machine.history(),)*
+                }
+            }
+        }
+
+        impl<H: ::fsm_core::Recorder<Spec>> Runtime<H> {
+            /// Moves along the edge that `event` names from the current state.
+            ///
+            /// # Errors
+            ///
+            /// [`Rejected`](::fsm_core::Rejected), holding the machine unchanged and the
+            /// event, when the current state has no edge for `event`.
+            #[inline]
+            #item_vis fn fire(self, event: Event) -> ::core::result::Result<Self, ::fsm_core::Rejected<Self>> {
+                match (self, event) {
+                    #(#arms)*
+                    (machine, event) => ::core::result::Result::Err(::fsm_core::Rejected::new(machine, event)),
+                }
+            }
+        }
+
+        impl<H: ::fsm_core::Recorder<Spec>> ::fsm_core::Runtime for Runtime<H> {
+            type Spec = Spec;
+            type Event = Event;
+
+            #[inline(always)]
+            fn state_id(&self) -> StateId {
+                Runtime::state_id(self)
+            }
+
+            #[inline(always)]
+            fn fire(self, event: Event) -> ::core::result::Result<Self, ::fsm_core::Rejected<Self>> {
+                Runtime::fire(self, event)
+            }
+
+            fn event_for(id: EventId) -> ::core::option::Option<Event> {
+                Event::unit(id)
+            }
+        }
+    }
+}
+
+fn identifiers(model: &Model<'_>, names: &Names) -> TokenStream {
+    let Names {
+        machine, item_vis, ..
+    } = names;
+    let state_names: Vec<&Ident> = model.states.iter().map(|state| &state.name).collect();
+    let state_strings: Vec<String> = state_names.iter().map(|name| names::unraw(name)).collect();
+    let event_variants: Vec<Ident> = model.events.iter().map(|e| event_variant(e)).collect();
+    let event_strings: Vec<String> = model.events.iter().map(|e| names::unraw(e)).collect();
+
+    let runtime_variants = model.events.iter().enumerate().map(|(index, event)| {
+        let variant = &event_variants[index];
+        let doc = format!("Event `{}`.", names::unraw(event));
+        match model.data_target(index) {
+            Some(target) => {
+                let target = &model.states[target].name;
+                quote!(#[doc = #doc] #variant(#target),)
+            }
+            None => quote!(#[doc = #doc] #variant,),
+        }
+    });
+    let id_arms = model.events.iter().enumerate().map(|(index, _)| {
+        let variant = &event_variants[index];
+        match model.data_target(index) {
+            Some(_) => quote!(Event::#variant(_) => EventId::#variant,),
+            None => quote!(Event::#variant => EventId::#variant,),
+        }
+    });
+    let unit_arms = model.events.iter().enumerate().map(|(index, _)| {
+        let variant = &event_variants[index];
+        match model.data_target(index) {
+            Some(_) => quote!(EventId::#variant => ::core::option::Option::None,),
+            None => quote!(EventId::#variant => ::core::option::Option::Some(Event::#variant),),
+        }
+    });
+    let state_doc = format!("The states of [`{machine}`], by name.");
+    let event_id_doc = format!("The events of [`{machine}`], by name.");
+    let event_doc = format!(
+        "A run-time event of [`{machine}`]: an event that enters a state with data carries it."
+    );
+    quote! {
+        #[doc = #state_doc]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #item_vis enum StateId {
+            #(#[allow(missing_docs)] #state_names,)*
+        }
+
+        impl ::fsm_core::Id for StateId {
+            const ALL: &'static [Self] = &[#(StateId::#state_names),*];
+
+            #[inline(always)]
+            fn index(self) -> usize {
+                self as usize
+            }
+
+            fn name(self) -> &'static str {
+                match self {
+                    #(StateId::#state_names => #state_strings,)*
+                }
+            }
+        }
+
+        impl ::core::fmt::Display for StateId {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(::fsm_core::Id::name(*self))
+            }
+        }
+
+        #[doc = #event_id_doc]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #item_vis enum EventId {
+            #(#[allow(missing_docs)] #event_variants,)*
+        }
+
+        impl ::fsm_core::Id for EventId {
+            const ALL: &'static [Self] = &[#(EventId::#event_variants),*];
+
+            #[inline(always)]
+            fn index(self) -> usize {
+                self as usize
+            }
+
+            fn name(self) -> &'static str {
+                match self {
+                    #(EventId::#event_variants => #event_strings,)*
+                }
+            }
+        }
+
+        impl ::core::fmt::Display for EventId {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(::fsm_core::Id::name(*self))
+            }
+        }
+
+        #[doc = #event_doc]
+        #item_vis enum Event {
+            #(#runtime_variants)*
+        }
+
+        impl Event {
+            /// Which event this is.
+            #[inline(always)]
+            #item_vis fn id(&self) -> EventId {
+                match *self {
+                    #(#id_arms)*
+                }
+            }
+
+            /// The event for `id`, or `None` when it must carry a state's data.
+            #item_vis fn unit(id: EventId) -> ::core::option::Option<Self> {
+                match id {
+                    #(#unit_arms)*
+                }
+            }
+        }
+
+        impl ::fsm_core::RuntimeEvent<Spec> for Event {
+            #[inline(always)]
+            fn id(&self) -> EventId {
+                Event::id(self)
+            }
+        }
+
+        /// Prints the event's name only: a state's data need not be `Debug`.
+        impl ::core::fmt::Debug for Event {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                ::core::write!(f, "Event::{:?}", self.id())
+            }
+        }
+
+    }
+}
+
+fn spec(model: &Model<'_>, names: &Names) -> TokenStream {
+    let Names {
+        machine, item_vis, ..
+    } = names;
+    let machine_name = names::unraw(machine);
+    let states = model.states.iter().enumerate().map(|(index, state)| {
+        let name = names::unraw(&state.name);
+        let has_data = model.has_data(index);
+        let is_final = model.finals[index];
+        quote!(::fsm_core::StateInfo { name: #name, has_data: #has_data, is_final: #is_final })
+    });
+    let events = model.events.iter().map(|event| names::unraw(event));
+    let initial = model.initial;
+    let edges = model.edges.iter().map(|edge| {
+        let (from, event, to) = (edge.from, edge.event, edge.to);
+        quote!(::fsm_core::EdgeInfo { from: #from, event: #event, to: #to })
+    });
+    let target_arms = model.edges.iter().map(|edge| {
+        let from = &model.states[edge.from].name;
+        let to = &model.states[edge.to].name;
+        let event = event_variant(model.events[edge.event]);
+        quote!((StateId::#from, EventId::#event) => ::core::option::Option::Some(StateId::#to),)
+    });
+    let doc = format!("The description of [`{machine}`]: identifiers and transition table.");
+    let mermaid = mermaid(model);
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+        #item_vis struct Spec;
+
+        impl Spec {
+            /// The Mermaid diagram that `machine!` wrote into the machine's documentation;
+            /// equal to `Spec::TABLE.mermaid().to_string()`.
+            #item_vis const MERMAID: &'static str = #mermaid;
+        }
+
+        impl ::fsm_core::Machine for Spec {
+            type StateId = StateId;
+            type EventId = EventId;
+
+            const TABLE: ::fsm_core::Table = ::fsm_core::Table {
+                machine: #machine_name,
+                states: &[#(#states),*],
+                events: &[#(#events),*],
+                initial: #initial,
+                edges: &[#(#edges),*],
+            };
+
+            #[inline]
+            fn target(from: StateId, event: EventId) -> ::core::option::Option<StateId> {
+                #[allow(unreachable_patterns)]
+                match (from, event) {
+                    #(#target_arms)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+    }
+}
+
+/// The Mermaid diagram, in exactly the format of `fsm_core::Table::mermaid`.
+fn mermaid(model: &Model<'_>) -> String {
+    let mut out = String::from("stateDiagram-v2\n");
+    out.push_str(&format!(
+        "    [*] --> {}\n",
+        model.states[model.initial].name
+    ));
+    for edge in &model.edges {
+        out.push_str(&format!(
+            "    {} --> {}: {}\n",
+            model.states[edge.from].name,
+            model.states[edge.to].name,
+            names::unraw(model.events[edge.event])
+        ));
+    }
+    for (index, state) in model.states.iter().enumerate() {
+        if model.finals[index] {
+            out.push_str(&format!("    {} --> [*]\n", state.name));
+        }
+    }
+    out
+}
+
+fn machine_doc(model: &Model<'_>) -> String {
+    let mut doc = String::from("\n\n# Transitions\n\n| from | event | to |\n|---|---|---|\n");
+    for edge in &model.edges {
+        doc.push_str(&format!(
+            "| `{}` | `{}` | `{}` |\n",
+            model.states[edge.from].name,
+            names::unraw(model.events[edge.event]),
+            model.states[edge.to].name
+        ));
+    }
+    doc.push_str(&format!(
+        "\nInitial state: `{}`.",
+        model.states[model.initial].name
+    ));
+    doc.push_str("\n\n# Diagram\n\n```mermaid\n");
+    doc.push_str(&mermaid(model));
+    doc.push_str("```\n");
+    doc
+}
+
+fn serde_impls(model: &Model<'_>, names: &Names) -> TokenStream {
+    if !model.decl.serde {
+        return TokenStream::new();
+    }
+    let Names {
+        machine, context, ..
+    } = names;
+    let machine_name = names::unraw(machine);
+    let span = Span::call_site();
+    let mut ref_variants = Vec::new();
+    let mut own_variants = Vec::new();
+    let mut to_ref = Vec::new();
+    let mut from_own = Vec::new();
+    for (index, state) in model.states.iter().enumerate() {
+        let name = &state.name;
+        if model.has_data(index) {
+            ref_variants.push(quote!(#name { context: &'a #context, state: &'a #name }));
+            own_variants.push(quote!(#name { context: #context, state: #name }));
+            to_ref.push(
+                quote!(Runtime::#name(m) => __Ref::#name { context: &m.context, state: &m.state }),
+            );
+            from_own.push(quote!(__Own::#name { context, state } => Runtime::#name(#machine { context, state, history: H::default() })));
+        } else {
+            ref_variants.push(quote!(#name { context: &'a #context }));
+            own_variants.push(quote!(#name { context: #context }));
+            to_ref.push(quote!(Runtime::#name(m) => __Ref::#name { context: &m.context }));
+            from_own.push(quote!(__Own::#name { context } => Runtime::#name(#machine { context, state: #name, history: H::default() })));
+        }
+    }
+    quote_spanned! {span=>
+        ::fsm_core::__serde_impls! { #machine_name,
+            const _: () = {
+                use ::fsm_core::__private::serde as __serde;
+
+                #[derive(__serde::Serialize)]
+                #[serde(crate = "::fsm_core::__private::serde")]
+                enum __Ref<'a> { #(#ref_variants,)* }
+
+                #[derive(__serde::Deserialize)]
+                #[serde(crate = "::fsm_core::__private::serde")]
+                enum __Own { #(#own_variants,)* }
+
+                /// The state's name, with the context and the state's data; not the history.
+                impl<H> __serde::Serialize for Runtime<H> {
+                    fn serialize<Z: __serde::Serializer>(&self, serializer: Z) -> ::core::result::Result<Z::Ok, Z::Error> {
+                        let repr = match self { #(#to_ref,)* };
+                        __serde::Serialize::serialize(&repr, serializer)
+                    }
+                }
+
+                /// An unknown state name or malformed data is the deserializer's error; the
+                /// history starts empty.
+                impl<'de, H: ::core::default::Default> __serde::Deserialize<'de> for Runtime<H> {
+                    fn deserialize<D: __serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
+                        let repr = <__Own as __serde::Deserialize<'de>>::deserialize(deserializer)?;
+                        ::core::result::Result::Ok(match repr { #(#from_own,)* })
+                    }
+                }
+            };
+        }
+    }
+}

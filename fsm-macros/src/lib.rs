@@ -1,0 +1,30 @@
+//! The `machine!` proc-macro behind `fsm-core`. Use it through `fsm_core::machine!`;
+//! its syntax and output are documented there.
+//!
+//! The macro works in three steps: `parse` reads the declaration into a tree that keeps
+//! spans, `model` checks it and resolves names (collecting every error), and `expand`
+//! writes the code. On errors, the expansion of what was valid is emitted beside them.
+
+mod expand;
+mod model;
+mod names;
+mod parse;
+
+use proc_macro::TokenStream;
+
+/// Declares a typestate machine. Documented in `fsm_core::machine!`.
+#[proc_macro]
+pub fn machine(input: TokenStream) -> TokenStream {
+    let decl = match syn::parse::<parse::MachineDecl>(input) {
+        Ok(decl) => decl,
+        Err(error) => return error.to_compile_error().into(),
+    };
+
+    let mut errors = model::Errors::default();
+    let model = model::check(&decl, &mut errors);
+    let mut out = expand::expand(&model);
+    if let Some(error) = errors.finish() {
+        out.extend(error.to_compile_error());
+    }
+    out.into()
+}

@@ -1,0 +1,368 @@
+//! Validation: resolves the names of a declaration into a checked model of the machine.
+//!
+//! Every rule is checked and every violation kept, each on the token at fault, so that the
+//! user sees all mistakes at once. What was valid still makes it into the model (an edge to
+//! an unknown state is dropped, a duplicate state is kept once), so the expansion still
+//! declares every type the user refers to and one mistake does not cascade.
+
+use std::collections::VecDeque;
+
+use proc_macro2::Span;
+use syn::{Attribute, Fields, Ident};
+
+use crate::names;
+use crate::parse::{CapabilityDecl, EdgeDecl, MachineDecl, StateDecl};
+
+/// Names the expansion itself puts in the machine's module.
+const RESERVED_TYPES: &[&str] = &["Spec", "Runtime", "StateId", "EventId", "Event", "Edge"];
+
+/// Methods the expansion puts on the machine type; an event may not take these names.
+const RESERVED_METHODS: &[&str] = &[
+    "new",
+    "with_history",
+    "context",
+    "context_mut",
+    "state",
+    "state_mut",
+    "history",
+    "history_mut",
+    "state_id",
+    "into_context",
+    "into_runtime",
+    "transition",
+    "transition_with",
+];
+
+/// A machine whose names all resolve; indices refer to `states` and `events`.
+pub(crate) struct Model<'a> {
+    pub decl: &'a MachineDecl,
+    pub states: Vec<&'a StateDecl>,
+    pub initial: usize,
+    pub finals: Vec<bool>,
+    pub events: Vec<&'a Ident>,
+    pub edges: Vec<Edge<'a>>,
+    pub capabilities: Vec<Capability<'a>>,
+}
+
+/// One resolved edge.
+pub(crate) struct Edge<'a> {
+    pub from: usize,
+    pub event: usize,
+    pub to: usize,
+    pub attrs: &'a [Attribute],
+}
+
+/// One resolved capability.
+pub(crate) struct Capability<'a> {
+    pub decl: &'a CapabilityDecl,
+    pub states: Vec<usize>,
+}
+
+impl Model<'_> {
+    /// Whether the state at `index` carries data.
+    pub(crate) fn has_data(&self, index: usize) -> bool {
+        !matches!(self.states[index].fields, Fields::Unit)
+    }
+
+    /// The edges that leave the state at `index`, in declaration order.
+    pub(crate) fn edges_from(&self, index: usize) -> impl Iterator<Item = &Edge<'_>> {
+        self.edges.iter().filter(move |edge| edge.from == index)
+    }
+
+    /// The state that the event at `index` enters from every state it leaves (validation
+    /// makes it unique for events that enter a state with data).
+    pub(crate) fn data_target(&self, event: usize) -> Option<usize> {
+        self.edges
+            .iter()
+            .find(|edge| edge.event == event && self.has_data(edge.to))
+            .map(|edge| edge.to)
+    }
+}
+
+/// Collects errors; `finish` hands them over as one.
+#[derive(Default)]
+pub(crate) struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub(crate) fn push(&mut self, span: Span, message: impl std::fmt::Display) {
+        let error = syn::Error::new(span, message);
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    pub(crate) fn finish(self) -> Option<syn::Error> {
+        self.0
+    }
+}
+
+/// Checks `decl` and builds its model, recording every violation in `errors`.
+pub(crate) fn check<'a>(decl: &'a MachineDecl, errors: &mut Errors) -> Model<'a> {
+    let states = check_states(decl, errors);
+    let mut model = Model {
+        decl,
+        initial: 0,
+        finals: vec![false; states.len()],
+        states,
+        events: Vec::new(),
+        edges: Vec::new(),
+        capabilities: Vec::new(),
+    };
+
+    let initial_known = check_initial(&mut model, errors);
+    check_finals(&mut model, errors);
+    check_edges(&mut model, errors);
+    check_events(&model, errors);
+    check_capabilities(&mut model, errors);
+    if initial_known {
+        check_reachable(&model, errors);
+    }
+    model
+}
+
+fn check_states<'a>(decl: &'a MachineDecl, errors: &mut Errors) -> Vec<&'a StateDecl> {
+    if decl.states.is_empty() {
+        errors.push(decl.name.span(), "a machine needs at least one state");
+    }
+    let mut states: Vec<&StateDecl> = Vec::new();
+    for state in &decl.states {
+        let name = state.name.to_string();
+        if states.iter().any(|seen| seen.name == state.name) {
+            errors.push(state.name.span(), format!("duplicate state `{name}`"));
+            continue;
+        }
+        if RESERVED_TYPES.contains(&name.as_str()) || state.name == decl.name {
+            errors.push(
+                state.name.span(),
+                format!("`{name}` is a name the machine's module already uses; rename the state"),
+            );
+        }
+        states.push(state);
+    }
+    states
+}
+
+fn find_state(model: &Model<'_>, name: &Ident, errors: &mut Errors) -> Option<usize> {
+    let found = model.states.iter().position(|state| state.name == *name);
+    if found.is_none() {
+        let known: Vec<String> = model
+            .states
+            .iter()
+            .map(|s| format!("`{}`", s.name))
+            .collect();
+        errors.push(
+            name.span(),
+            format!(
+                "unknown state `{name}`; the states are {}",
+                known.join(", ")
+            ),
+        );
+    }
+    found
+}
+
+fn check_initial(model: &mut Model<'_>, errors: &mut Errors) -> bool {
+    let Some(initial) = &model.decl.initial else {
+        errors.push(
+            model.decl.name.span(),
+            format!(
+                "machine `{}` has no initial state; add `initial: State,`",
+                model.decl.name
+            ),
+        );
+        return false;
+    };
+    match find_state(model, initial, errors) {
+        Some(index) => {
+            model.initial = index;
+            true
+        }
+        None => false,
+    }
+}
+
+fn check_finals(model: &mut Model<'_>, errors: &mut Errors) {
+    for name in &model.decl.finals {
+        if let Some(index) = find_state(model, name, errors) {
+            model.finals[index] = true;
+        }
+    }
+}
+
+fn check_edges<'a>(model: &mut Model<'a>, errors: &mut Errors) {
+    let decl: &'a MachineDecl = model.decl;
+    for edge in &decl.edges {
+        let to = find_state(model, &edge.to, errors);
+        let event = event_index(model, &edge.event);
+        for from_name in &edge.from {
+            let from = find_state(model, from_name, errors);
+            let (Some(from), Some(to)) = (from, to) else {
+                continue;
+            };
+            if model.finals[from] {
+                errors.push(
+                    from_name.span(),
+                    format!("`{from_name}` is a final state: no edge may leave it"),
+                );
+                continue;
+            }
+            if !check_duplicate_edge(model, edge, from, event, to, errors) {
+                continue;
+            }
+            model.edges.push(Edge {
+                from,
+                event,
+                to,
+                attrs: &edge.attrs,
+            });
+        }
+    }
+}
+
+/// The index of `event`, adding it on first sight.
+fn event_index<'a>(model: &mut Model<'a>, event: &'a Ident) -> usize {
+    match model.events.iter().position(|seen| *seen == event) {
+        Some(index) => index,
+        None => {
+            model.events.push(event);
+            model.events.len() - 1
+        }
+    }
+}
+
+/// False (with an error) when `from + event` is declared already.
+fn check_duplicate_edge(
+    model: &Model<'_>,
+    edge: &EdgeDecl,
+    from: usize,
+    event: usize,
+    to: usize,
+    errors: &mut Errors,
+) -> bool {
+    let Some(earlier) = model
+        .edges
+        .iter()
+        .find(|e| e.from == from && e.event == event)
+    else {
+        return true;
+    };
+    let from_name = &model.states[from].name;
+    let event_name = &edge.event;
+    let message = if earlier.to == to {
+        format!("duplicate edge `{from_name} + {event_name} => {}`", edge.to)
+    } else {
+        format!(
+            "`{from_name} + {event_name}` already leads to `{}`; one event from one state \
+             must lead to one state",
+            model.states[earlier.to].name
+        )
+    };
+    errors.push(event_name.span(), message);
+    false
+}
+
+fn check_events(model: &Model<'_>, errors: &mut Errors) {
+    let mut variants: Vec<String> = Vec::new();
+    for (index, event) in model.events.iter().enumerate() {
+        let name = names::unraw(event);
+        if RESERVED_METHODS.contains(&name.as_str()) {
+            errors.push(
+                event.span(),
+                format!("event `{name}` would clash with the generated method `{name}`"),
+            );
+        }
+        let variant = names::upper_camel(&name);
+        if variants.contains(&variant) {
+            errors.push(
+                event.span(),
+                format!(
+                    "event `{name}` gives the variant `Event::{variant}`, as another event does"
+                ),
+            );
+        }
+        variants.push(variant);
+        check_data_event(model, index, errors);
+    }
+}
+
+/// An event that enters a state with data must always enter that same state, so that its
+/// run-time form can carry exactly that state's data.
+fn check_data_event(model: &Model<'_>, event: usize, errors: &mut Errors) {
+    let Some(data_target) = model.data_target(event) else {
+        return;
+    };
+    let other = model
+        .edges
+        .iter()
+        .find(|edge| edge.event == event && edge.to != data_target);
+    if let Some(other) = other {
+        let name = model.events[event];
+        errors.push(
+            name.span(),
+            format!(
+                "event `{name}` enters `{}`, which carries data, and also `{}`; an event that \
+                 enters a state with data must always enter that state",
+                model.states[data_target].name, model.states[other.to].name
+            ),
+        );
+    }
+}
+
+fn check_capabilities<'a>(model: &mut Model<'a>, errors: &mut Errors) {
+    let decl: &'a MachineDecl = model.decl;
+    let mut seen: Vec<String> = Vec::new();
+    for capability in &decl.capabilities {
+        let trait_name = names::upper_camel(&names::unraw(&capability.name));
+        if seen.contains(&trait_name) {
+            errors.push(
+                capability.name.span(),
+                format!("duplicate capability `{}`", capability.name),
+            );
+            continue;
+        }
+        seen.push(trait_name);
+        let mut states = Vec::new();
+        for name in &capability.states {
+            if let Some(index) = find_state(model, name, errors) {
+                if states.contains(&index) {
+                    errors.push(name.span(), format!("`{name}` is listed twice"));
+                } else {
+                    states.push(index);
+                }
+            }
+        }
+        model.capabilities.push(Capability {
+            decl: capability,
+            states,
+        });
+    }
+}
+
+/// Every state must be reachable from the initial state along declared edges.
+fn check_reachable(model: &Model<'_>, errors: &mut Errors) {
+    let mut reached = vec![false; model.states.len()];
+    let mut queue = VecDeque::from([model.initial]);
+    reached[model.initial] = true;
+    while let Some(state) = queue.pop_front() {
+        for edge in model.edges_from(state) {
+            if !reached[edge.to] {
+                reached[edge.to] = true;
+                queue.push_back(edge.to);
+            }
+        }
+    }
+
+    let initial = &model.states[model.initial].name;
+    for (state, reached) in model.states.iter().zip(reached) {
+        if !reached {
+            errors.push(
+                state.name.span(),
+                format!(
+                    "state `{}` is unreachable from the initial state `{initial}`",
+                    state.name
+                ),
+            );
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! The syntax of a machine declaration, parsed into a tree that keeps every token's span.
+//!
+//! Parsing checks only the shape of the input; whether the names agree with each other is
+//! the business of `model.rs`, so that all such mistakes can be reported together.
+
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{
+    Attribute, Fields, FieldsNamed, FieldsUnnamed, Ident, LitBool, Token, Type, Visibility, braced,
+    bracketed,
+};
+
+/// `vis Name { key: value, ... }`, with the machine's own attributes.
+pub(crate) struct MachineDecl {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub name: Ident,
+    pub context: Option<Type>,
+    pub initial: Option<Ident>,
+    pub finals: Vec<Ident>,
+    pub transitions: Option<Visibility>,
+    pub serde: bool,
+    pub states: Vec<StateDecl>,
+    pub edges: Vec<EdgeDecl>,
+    pub capabilities: Vec<CapabilityDecl>,
+}
+
+/// One state: `Name`, `Name { field: Type }` or `Name(Type)`, with attributes.
+pub(crate) struct StateDecl {
+    pub attrs: Vec<Attribute>,
+    pub name: Ident,
+    pub fields: Fields,
+}
+
+/// One edge: `From | From + event => To`, with attributes (its doc comment).
+pub(crate) struct EdgeDecl {
+    pub attrs: Vec<Attribute>,
+    pub from: Vec<Ident>,
+    pub event: Ident,
+    pub to: Ident,
+}
+
+/// One capability: `operation: [State, State]`, with attributes.
+pub(crate) struct CapabilityDecl {
+    pub attrs: Vec<Attribute>,
+    pub name: Ident,
+    pub states: Vec<Ident>,
+}
+
+impl Parse for MachineDecl {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        let name: Ident = input.parse()?;
+        let body;
+        braced!(body in input);
+
+        let mut decl = MachineDecl {
+            attrs,
+            vis,
+            name,
+            context: None,
+            initial: None,
+            finals: Vec::new(),
+            transitions: None,
+            serde: false,
+            states: Vec::new(),
+            edges: Vec::new(),
+            capabilities: Vec::new(),
+        };
+        let mut seen: Vec<String> = Vec::new();
+        while !body.is_empty() {
+            let key = parse_key(&body)?;
+            if seen.contains(&key.to_string()) {
+                return Err(syn::Error::new(
+                    key.span(),
+                    format!("`{key}` is given twice"),
+                ));
+            }
+            seen.push(key.to_string());
+            body.parse::<Token![:]>()?;
+            decl.parse_value(&key, &body)?;
+            if !body.is_empty() {
+                body.parse::<Token![,]>()?;
+            }
+        }
+        if !seen.iter().any(|key| key == "states") {
+            return Err(syn::Error::new(
+                decl.name.span(),
+                "a machine needs `states: { ... }`",
+            ));
+        }
+        if !input.is_empty() {
+            return Err(input.error("one machine per `machine!` call"));
+        }
+        Ok(decl)
+    }
+}
+
+/// A key is an identifier, or the keyword `final`.
+fn parse_key(input: ParseStream<'_>) -> syn::Result<Ident> {
+    if input.peek(Token![final]) {
+        let token: Token![final] = input.parse()?;
+        return Ok(Ident::new("final", token.span));
+    }
+    input.parse()
+}
+
+impl MachineDecl {
+    fn parse_value(&mut self, key: &Ident, input: ParseStream<'_>) -> syn::Result<()> {
+        match key.to_string().as_str() {
+            "context" => self.context = Some(input.parse()?),
+            "initial" => self.initial = Some(input.parse()?),
+            "final" => self.finals = parse_alternatives(input)?,
+            "transitions" => self.transitions = Some(input.parse()?),
+            "serde" => self.serde = input.parse::<LitBool>()?.value,
+            "states" => self.states = parse_block(input)?,
+            "edges" => self.edges = parse_block(input)?,
+            "capabilities" => self.capabilities = parse_block(input)?,
+            _ => {
+                return Err(syn::Error::new(
+                    key.span(),
+                    format!(
+                        "unknown key `{key}`; expected one of `context`, `initial`, `final`, \
+                         `transitions`, `serde`, `states`, `edges`, `capabilities`"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `{ item, item, ... }` with an optional trailing comma.
+fn parse_block<T: Parse>(input: ParseStream<'_>) -> syn::Result<Vec<T>> {
+    let content;
+    braced!(content in input);
+    let items = Punctuated::<T, Token![,]>::parse_terminated(&content)?;
+    Ok(items.into_iter().collect())
+}
+
+/// `A | B | C`: one or more state names.
+fn parse_alternatives(input: ParseStream<'_>) -> syn::Result<Vec<Ident>> {
+    let names = Punctuated::<Ident, Token![|]>::parse_separated_nonempty(input)?;
+    Ok(names.into_iter().collect())
+}
+
+impl Parse for StateDecl {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let name: Ident = input.parse()?;
+        let fields = if input.peek(syn::token::Brace) {
+            Fields::Named(input.parse::<FieldsNamed>()?)
+        } else if input.peek(syn::token::Paren) {
+            Fields::Unnamed(input.parse::<FieldsUnnamed>()?)
+        } else {
+            Fields::Unit
+        };
+        Ok(StateDecl {
+            attrs,
+            name,
+            fields,
+        })
+    }
+}
+
+impl Parse for EdgeDecl {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let from = parse_alternatives(input)?;
+        if !input.peek(Token![+]) {
+            return Err(input.error("expected `+ event => Target` after the source state"));
+        }
+        input.parse::<Token![+]>()?;
+        let event: Ident = input.parse()?;
+        if !input.peek(Token![=>]) {
+            return Err(input.error("expected `=> Target` after the event"));
+        }
+        input.parse::<Token![=>]>()?;
+        let to: Ident = input.parse()?;
+        Ok(EdgeDecl {
+            attrs,
+            from,
+            event,
+            to,
+        })
+    }
+}
+
+impl Parse for CapabilityDecl {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let name: Ident = input.parse()?;
+        input.parse::<Token![:]>()?;
+        let content;
+        bracketed!(content in input);
+        let states = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
+        Ok(CapabilityDecl {
+            attrs,
+            name,
+            states: states.into_iter().collect(),
+        })
+    }
+}

@@ -1,0 +1,8 @@
+// Capabilities are fixed by the declaration. Another crate cannot implement a capability
+// trait for a state that lacks it, so knocking cannot be granted to an open door from
+// outside `machine!`.
+use ui_tests::door;
+
+impl door::cap::Knock for door::Open {}
+
+fn main() {}
