@@ -85,7 +85,10 @@ pub(crate) struct Errors(Option<syn::Error>);
 
 impl Errors {
     pub(crate) fn push(&mut self, span: Span, message: impl std::fmt::Display) {
-        let error = syn::Error::new(span, message);
+        self.push_error(syn::Error::new(span, message));
+    }
+
+    pub(crate) fn push_error(&mut self, error: syn::Error) {
         match &mut self.0 {
             Some(all) => all.combine(error),
             None => self.0 = Some(error),
@@ -99,6 +102,9 @@ impl Errors {
 
 /// Checks `decl` and builds its model, recording every violation in `errors`.
 pub(crate) fn check<'a>(decl: &'a MachineDecl, errors: &mut Errors) -> Model<'a> {
+    for error in &decl.item_errors {
+        errors.push_error(error.clone());
+    }
     let states = check_states(decl, errors);
     let mut model = Model {
         decl,
@@ -364,5 +370,84 @@ fn check_reachable(model: &Model<'_>, errors: &mut Errors) {
                 ),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors_of(source: &str) -> Vec<String> {
+        let decl: MachineDecl = syn::parse_str(source).expect("the declaration parses");
+        let mut errors = Errors::default();
+        let _ = check(&decl, &mut errors);
+        errors.finish().map_or_else(Vec::new, |all| all.into_iter().map(|e| e.to_string()).collect())
+    }
+
+    #[test]
+    fn a_valid_machine_has_no_errors() {
+        let errors = errors_of(
+            "pub Door { initial: Closed, final: Gone, states: { Open, Closed, Gone },
+              edges: { Closed + open => Open, Open + close => Closed, Open | Closed + burn => Gone } }",
+        );
+        assert_eq!(errors, Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_violation_is_reported_together() {
+        let errors = errors_of(
+            "Door { states: { Open, Open, Closed, Island },
+              edges: { Closed + open => Open, Closed + open => Closed, Open + close => Nowhere } }",
+        );
+        assert_eq!(errors.len(), 4, "{errors:#?}");
+        assert!(errors[0].contains("duplicate state `Open`"));
+        assert!(errors[1].contains("has no initial state"));
+        assert!(errors[2].contains("`Closed + open` already leads to `Open`"));
+        assert!(errors[3].contains("unknown state `Nowhere`"));
+    }
+
+    #[test]
+    fn unreachable_states_are_named() {
+        let errors = errors_of(
+            "M { initial: A, states: { A, B, C, D }, edges: { A + go => B, C + go => D } }",
+        );
+        assert_eq!(errors.len(), 2);
+        assert!(errors[0].contains("state `C` is unreachable from the initial state `A`"));
+        assert!(errors[1].contains("state `D` is unreachable"));
+    }
+
+    #[test]
+    fn no_edge_may_leave_a_final_state() {
+        let errors = errors_of("M { initial: A, final: B, states: { A, B }, edges: { A + go => B, B + back => A } }");
+        assert_eq!(errors, ["`B` is a final state: no edge may leave it"]);
+    }
+
+    #[test]
+    fn a_data_event_must_always_enter_the_same_state() {
+        let errors = errors_of(
+            "M { initial: A, states: { A, B { n: u8 }, C }, edges: { A + go => B, B + go => C } }",
+        );
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].contains("event `go` enters `B`, which carries data, and also `C`"));
+    }
+
+    #[test]
+    fn generated_names_cannot_be_reused() {
+        let errors = errors_of("M { initial: Spec, states: { Spec, M }, edges: { Spec + new => M } }");
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        assert!(errors[0].contains("`Spec` is a name the machine's module already uses"));
+        assert!(errors[1].contains("`M` is a name the machine's module already uses"));
+        assert!(errors[2].contains("event `new` would clash with the generated method `new`"));
+    }
+
+    #[test]
+    fn capabilities_name_known_states_once() {
+        let errors = errors_of(
+            "M { initial: A, states: { A }, edges: {}, capabilities: { x: [A, A, Z], x: [A] } }",
+        );
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        assert!(errors[0].contains("`A` is listed twice"));
+        assert!(errors[1].contains("unknown state `Z`"));
+        assert!(errors[2].contains("duplicate capability `x`"));
     }
 }

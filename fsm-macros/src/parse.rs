@@ -3,6 +3,7 @@
 //! Parsing checks only the shape of the input; whether the names agree with each other is
 //! the business of `model.rs`, so that all such mistakes can be reported together.
 
+use proc_macro2::{TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{
@@ -23,6 +24,8 @@ pub(crate) struct MachineDecl {
     pub states: Vec<StateDecl>,
     pub edges: Vec<EdgeDecl>,
     pub capabilities: Vec<CapabilityDecl>,
+    /// Items of a block that did not parse; the rest of the block was kept.
+    pub item_errors: Vec<syn::Error>,
 }
 
 /// One state: `Name`, `Name { field: Type }` or `Name(Type)`, with attributes.
@@ -67,6 +70,7 @@ impl Parse for MachineDecl {
             states: Vec::new(),
             edges: Vec::new(),
             capabilities: Vec::new(),
+            item_errors: Vec::new(),
         };
         let mut seen: Vec<String> = Vec::new();
         while !body.is_empty() {
@@ -114,9 +118,9 @@ impl MachineDecl {
             "final" => self.finals = parse_alternatives(input)?,
             "transitions" => self.transitions = Some(input.parse()?),
             "serde" => self.serde = input.parse::<LitBool>()?.value,
-            "states" => self.states = parse_block(input)?,
-            "edges" => self.edges = parse_block(input)?,
-            "capabilities" => self.capabilities = parse_block(input)?,
+            "states" => self.states = parse_block(input, &mut self.item_errors)?,
+            "edges" => self.edges = parse_block(input, &mut self.item_errors)?,
+            "capabilities" => self.capabilities = parse_block(input, &mut self.item_errors)?,
             _ => {
                 return Err(syn::Error::new(
                     key.span(),
@@ -132,11 +136,44 @@ impl MachineDecl {
 }
 
 /// `{ item, item, ... }` with an optional trailing comma.
-fn parse_block<T: Parse>(input: ParseStream<'_>) -> syn::Result<Vec<T>> {
+///
+/// Each item is parsed on its own, up to the next comma outside any brackets, so that one
+/// malformed edge is reported without losing the others (and the states the rest of the
+/// program refers to).
+fn parse_block<T: Parse>(
+    input: ParseStream<'_>,
+    errors: &mut Vec<syn::Error>,
+) -> syn::Result<Vec<T>> {
     let content;
     braced!(content in input);
-    let items = Punctuated::<T, Token![,]>::parse_terminated(&content)?;
-    Ok(items.into_iter().collect())
+    let mut items = Vec::new();
+    while !content.is_empty() {
+        let mut tokens = TokenStream::new();
+        let mut last = content.span();
+        while !content.is_empty() && !content.peek(Token![,]) {
+            let token = content.parse::<TokenTree>()?;
+            last = token.span();
+            tokens.extend([token]);
+        }
+        if !content.is_empty() {
+            content.parse::<Token![,]>()?;
+        }
+        match syn::parse2::<T>(tokens) {
+            Ok(item) => items.push(item),
+            Err(error) => errors.push(locate(error, last)),
+        }
+    }
+    Ok(items)
+}
+
+/// An error at the end of an item's tokens has no span of its own (it would point at the
+/// whole macro call); point it at the item's last token instead.
+fn locate(error: syn::Error, last: proc_macro2::Span) -> syn::Error {
+    let message = error.to_string();
+    if message.starts_with("unexpected end of input") {
+        return syn::Error::new(last, message);
+    }
+    error
 }
 
 /// `A | B | C`: one or more state names.
