@@ -38,7 +38,7 @@ impl<S: connection::ConnectionState, H> Connection<S, H> {
     /// Sending exists only where the declaration grants `send`.
     fn send(&mut self, bytes: &[u8])
     where
-        S: connection::cap::Send,
+        S: connection::cap::CanSend,
     {
         self.context_mut().sent += bytes.len();
     }

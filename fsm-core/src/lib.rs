@@ -51,7 +51,7 @@
 //! | `door::Edge<E, Moves>` | the edge trait, implemented exactly for the declared edges; its error names the legal moves |
 //! | `Door::<S, H>::transition`, `transition_with` | the primitive that moves along a declared edge, for writing your own consuming methods |
 //! | `Door::open`, ... | one consuming method per event (visibility set by `transitions:`) |
-//! | `door::cap::*` | one trait per declared capability, implemented for the states that have it |
+//! | `door::cap::CanKnock`, ... | one trait per declared capability (`knock`), implemented for the states that have it |
 //! | `door::Runtime<H>` | the enum over all states, with `fire(Event)`; see [`Runtime`] |
 //! | `door::StateId`, `door::EventId`, `door::Event` | identifiers, and run-time events |
 //! | `door::Spec` | implements [`Machine`]: the `const` [`Table`], rendered by [`Table::mermaid`] and [`Table::dot`] |
@@ -111,7 +111,7 @@ pub use runtime::{Rejected, Runtime, RuntimeEvent};
 ///             A | B + event => To,       // the same event from several states
 ///         },
 ///         capabilities: {                // optional
-///             operation: [State, State], // generates the trait `name::cap::Operation`
+///             operation: [State, State], // generates the trait `name::cap::CanOperation`
 ///         },
 ///     }
 /// }

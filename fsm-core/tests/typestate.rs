@@ -42,7 +42,7 @@ impl<S: door::DoorState> Door<S> {
     /// Knocking is possible where the door is shut.
     pub fn knock(&mut self)
     where
-        S: door::cap::Knock,
+        S: door::cap::CanKnock,
     {
         self.context_mut().knocks += 1;
     }

@@ -69,7 +69,10 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
 
             mod sealed {
                 pub trait Sealed {}
-                pub trait Event {}
+                /// Implemented for a state exactly where it has an edge on event `E`: as a
+                /// supertrait of `Edge`, it keeps other crates from adding edges, without
+                /// adding a second error to an illegal move.
+                pub trait EdgeOf<E> {}
             }
 
             #(#body)*
@@ -166,8 +169,16 @@ fn states(model: &Model<'_>, names: &Names) -> TokenStream {
         });
     }
     let trait_doc = format!("A state of [`{machine}`]. Sealed: only the declared states have it.");
+    let not_a_state = format!("`{{Self}}` is not a state of `{machine}`");
+    let states_list: Vec<String> = model
+        .states
+        .iter()
+        .map(|s| format!("`{}`", s.name))
+        .collect();
+    let states_note = format!("the states of `{machine}` are {}", states_list.join(", "));
     out.extend(quote! {
         #[doc = #trait_doc]
+        #[diagnostic::on_unimplemented(message = #not_a_state, note = #states_note)]
         #item_vis trait #state_trait: sealed::Sealed + ::fsm_core::State<Spec> + ::core::marker::Sized {
             /// The events legal in this state, as a tuple of event types. Compile errors
             /// for an illegal move print it as the list of legal moves.
@@ -234,8 +245,6 @@ fn events(model: &Model<'_>, names: &Names) -> TokenStream {
             #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
             #item_vis struct #event;
 
-            impl super::sealed::Event for #event {}
-
             impl ::fsm_core::EventMarker<super::Spec> for #event {
                 const ID: super::EventId = super::EventId::#variant;
             }
@@ -255,8 +264,6 @@ fn events(model: &Model<'_>, names: &Names) -> TokenStream {
         #item_vis enum __NoEvent {}
         #[doc(hidden)]
         #item_vis enum __NoEvent2 {}
-        impl sealed::Event for __NoEvent {}
-        impl sealed::Event for __NoEvent2 {}
     }
 }
 
@@ -282,6 +289,7 @@ fn edge_trait(model: &Model<'_>, names: &Names) -> TokenStream {
         let from = &model.states[edge.from].name;
         let to = &model.states[edge.to].name;
         let event = model.events[edge.event];
+        let variant = event_variant(event);
         let moves = model.edges_from(edge.from).map(|e| {
             let event = model.events[e.event];
             quote!(event::#event,)
@@ -289,27 +297,39 @@ fn edge_trait(model: &Model<'_>, names: &Names) -> TokenStream {
         // Spanned at the declared edge, so that "but `Edge<unlock, ..>` is implemented"
         // in an illegal move's error points at the line that declares that edge.
         quote_spanned! {event.span()=>
+            impl sealed::EdgeOf<event::#event> for #from {}
+
             impl Edge<event::#event, (#(#moves)*)> for #from {
                 type To = #to;
+                const EVENT: EventId = EventId::#variant;
             }
         }
     });
     quote! {
         #[doc = #doc]
         #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
-        #item_vis trait Edge<E: sealed::Event, Moves>: #state_trait {
+        #item_vis trait Edge<E, Moves>: #state_trait + sealed::EdgeOf<E> {
             /// The state the edge enters.
             type To: #state_trait;
+
+            /// The event's identifier, for the history.
+            const EVENT: EventId;
         }
 
         #(#impls)*
 
+        impl<S: #state_trait> sealed::EdgeOf<__NoEvent> for S {}
+        impl<S: #state_trait> sealed::EdgeOf<__NoEvent2> for S {}
+
+        // Never used: no value of `__NoEvent` exists, so no move can name these edges.
         impl<S: #state_trait> Edge<__NoEvent, S::Moves> for S {
             type To = S;
+            const EVENT: EventId = ::core::panic!("no event is uninhabited");
         }
 
         impl<S: #state_trait> Edge<__NoEvent2, S::Moves> for S {
             type To = S;
+            const EVENT: EventId = ::core::panic!("no event is uninhabited");
         }
     }
 }
@@ -416,7 +436,6 @@ fn machine_type(model: &Model<'_>, names: &Names) -> TokenStream {
             #move_vis fn transition<E, T>(self, event: E, to: T) -> #machine<T, H>
             where
                 S: Edge<E, <S as #state_trait>::Moves, To = T>,
-                E: ::fsm_core::EventMarker<Spec> + sealed::Event,
                 T: #state_trait,
             {
                 self.transition_with(event, |_, _| to)
@@ -428,7 +447,6 @@ fn machine_type(model: &Model<'_>, names: &Names) -> TokenStream {
             #move_vis fn transition_with<E, T, F>(self, event: E, enter: F) -> #machine<T, H>
             where
                 S: Edge<E, <S as #state_trait>::Moves, To = T>,
-                E: ::fsm_core::EventMarker<Spec> + sealed::Event,
                 T: #state_trait,
                 F: ::core::ops::FnOnce(S, &mut #context) -> T,
             {
@@ -436,7 +454,7 @@ fn machine_type(model: &Model<'_>, names: &Names) -> TokenStream {
                 let #machine { mut context, state, mut history } = self;
                 history.record(
                     <S as ::fsm_core::State<Spec>>::ID,
-                    <E as ::fsm_core::EventMarker<Spec>>::ID,
+                    <S as Edge<E, <S as #state_trait>::Moves>>::EVENT,
                     <T as ::fsm_core::State<Spec>>::ID,
                 );
                 let state = enter(state, &mut context);
@@ -548,7 +566,12 @@ fn capabilities(model: &Model<'_>, names: &Names) -> TokenStream {
     }
     let traits = model.capabilities.iter().map(|capability| {
         let operation = names::unraw(&capability.decl.name);
-        let name = names::ident(&names::upper_camel(&operation), capability.decl.name.span());
+        // `Can` keeps a capability named `send` or `copy` clear of `Send` and `Copy`.
+        let name = format_ident!(
+            "Can{}",
+            names::upper_camel(&operation),
+            span = capability.decl.name.span()
+        );
         let attrs = &capability.decl.attrs;
         let allowed: Vec<String> = capability
             .states
@@ -564,7 +587,7 @@ fn capabilities(model: &Model<'_>, names: &Names) -> TokenStream {
         );
         let impls = capability.states.iter().map(|&state| {
             let state = &model.states[state].name;
-            quote!(impl #name for super::#state {})
+            quote_spanned!(state.span()=> impl #name for super::#state {})
         });
         quote! {
             #[doc = #doc]
@@ -938,7 +961,7 @@ fn machine_doc(model: &Model<'_>) -> String {
 }
 
 fn serde_impls(model: &Model<'_>, names: &Names) -> TokenStream {
-    if !model.decl.serde {
+    if model.decl.serde.is_none() {
         return TokenStream::new();
     }
     let Names {

@@ -22,7 +22,13 @@ pub fn machine(input: TokenStream) -> TokenStream {
 
     let mut errors = model::Errors::default();
     let model = model::check(&decl, &mut errors);
-    let mut out = expand::expand(&model);
+    // Without a single valid state there is nothing to generate: no machine type, no
+    // initial state. The errors say why.
+    let mut out = if model.states.is_empty() {
+        proc_macro2::TokenStream::new()
+    } else {
+        expand::expand(&model)
+    };
     if let Some(error) = errors.finish() {
         out.extend(error.to_compile_error());
     }

@@ -42,6 +42,11 @@ pub(crate) struct Model<'a> {
     pub events: Vec<&'a Ident>,
     pub edges: Vec<Edge<'a>>,
     pub capabilities: Vec<Capability<'a>>,
+    /// States left out for a reason already reported; naming them is not a new error.
+    dropped_states: Vec<&'a Ident>,
+    /// Whether an edge was left out for an error: reachability is then not checked, since
+    /// a misspelled edge would also make its target look unreachable.
+    dropped_edge: bool,
 }
 
 /// One resolved edge.
@@ -101,40 +106,48 @@ impl Errors {
 }
 
 /// Checks `decl` and builds its model, recording every violation in `errors`.
+///
+/// A state, event or edge that is in error is left out of the model, so that the expansion
+/// is valid Rust and the only errors the user sees are the ones reported here.
 pub(crate) fn check<'a>(decl: &'a MachineDecl, errors: &mut Errors) -> Model<'a> {
     for error in &decl.item_errors {
         errors.push_error(error.clone());
     }
-    let states = check_states(decl, errors);
     let mut model = Model {
         decl,
         initial: 0,
-        finals: vec![false; states.len()],
-        states,
+        finals: Vec::new(),
+        states: Vec::new(),
         events: Vec::new(),
         edges: Vec::new(),
         capabilities: Vec::new(),
+        dropped_states: Vec::new(),
+        // A malformed item may have been an edge.
+        dropped_edge: !decl.item_errors.is_empty(),
     };
+    check_states(&mut model, errors);
+    model.finals = vec![false; model.states.len()];
 
     let initial_known = check_initial(&mut model, errors);
     check_finals(&mut model, errors);
     check_edges(&mut model, errors);
-    check_events(&model, errors);
+    check_events(&mut model, errors);
+    check_data_events(&mut model, errors);
     check_capabilities(&mut model, errors);
-    if initial_known {
+    if initial_known && !model.dropped_edge {
         check_reachable(&model, errors);
     }
     model
 }
 
-fn check_states<'a>(decl: &'a MachineDecl, errors: &mut Errors) -> Vec<&'a StateDecl> {
-    if decl.states.is_empty() {
+fn check_states<'a>(model: &mut Model<'a>, errors: &mut Errors) {
+    let decl: &'a MachineDecl = model.decl;
+    if decl.states.is_empty() && decl.item_errors.is_empty() {
         errors.push(decl.name.span(), "a machine needs at least one state");
     }
-    let mut states: Vec<&StateDecl> = Vec::new();
     for state in &decl.states {
         let name = state.name.to_string();
-        if states.iter().any(|seen| seen.name == state.name) {
+        if model.states.iter().any(|seen| seen.name == state.name) {
             errors.push(state.name.span(), format!("duplicate state `{name}`"));
             continue;
         }
@@ -143,15 +156,18 @@ fn check_states<'a>(decl: &'a MachineDecl, errors: &mut Errors) -> Vec<&'a State
                 state.name.span(),
                 format!("`{name}` is a name the machine's module already uses; rename the state"),
             );
+            model.dropped_states.push(&state.name);
+            continue;
         }
-        states.push(state);
+        model.states.push(state);
     }
-    states
 }
 
 fn find_state(model: &Model<'_>, name: &Ident, errors: &mut Errors) -> Option<usize> {
     let found = model.states.iter().position(|state| state.name == *name);
-    if found.is_none() {
+    // With no valid state at all, the missing or broken `states` block is the error.
+    let reported = model.states.is_empty() || model.dropped_states.contains(&name);
+    if found.is_none() && !reported {
         let known: Vec<String> = model
             .states
             .iter()
@@ -200,10 +216,10 @@ fn check_edges<'a>(model: &mut Model<'a>, errors: &mut Errors) {
     let decl: &'a MachineDecl = model.decl;
     for edge in &decl.edges {
         let to = find_state(model, &edge.to, errors);
-        let event = event_index(model, &edge.event);
         for from_name in &edge.from {
             let from = find_state(model, from_name, errors);
             let (Some(from), Some(to)) = (from, to) else {
+                model.dropped_edge = true;
                 continue;
             };
             if model.finals[from] {
@@ -211,8 +227,10 @@ fn check_edges<'a>(model: &mut Model<'a>, errors: &mut Errors) {
                     from_name.span(),
                     format!("`{from_name}` is a final state: no edge may leave it"),
                 );
+                model.dropped_edge = true;
                 continue;
             }
+            let event = event_index(model, &edge.event);
             if !check_duplicate_edge(model, edge, from, event, to, errors) {
                 continue;
             }
@@ -268,41 +286,75 @@ fn check_duplicate_edge(
     false
 }
 
-fn check_events(model: &Model<'_>, errors: &mut Errors) {
+/// Event names must not clash with generated methods or with each other's variants; an
+/// event that does is left out, with its edges.
+fn check_events(model: &mut Model<'_>, errors: &mut Errors) {
     let mut variants: Vec<String> = Vec::new();
-    for (index, event) in model.events.iter().enumerate() {
+    let mut keep = Vec::with_capacity(model.events.len());
+    for event in &model.events {
         let name = names::unraw(event);
+        let variant = names::upper_camel(&name);
         if RESERVED_METHODS.contains(&name.as_str()) {
             errors.push(
                 event.span(),
                 format!("event `{name}` would clash with the generated method `{name}`"),
             );
-        }
-        let variant = names::upper_camel(&name);
-        if variants.contains(&variant) {
+            keep.push(false);
+        } else if variants.contains(&variant) {
             errors.push(
                 event.span(),
                 format!(
                     "event `{name}` gives the variant `Event::{variant}`, as another event does"
                 ),
             );
+            keep.push(false);
+        } else {
+            variants.push(variant);
+            keep.push(true);
         }
-        variants.push(variant);
-        check_data_event(model, index, errors);
     }
+    retain_events(model, &keep);
+}
+
+/// Keeps the events marked `true`, renumbering the edges and dropping those of the others.
+fn retain_events(model: &mut Model<'_>, keep: &[bool]) {
+    if keep.iter().all(|&k| k) {
+        return;
+    }
+    let mut renumber = Vec::with_capacity(keep.len());
+    let mut next = 0;
+    for &kept in keep {
+        renumber.push(kept.then_some(next));
+        next += usize::from(kept);
+    }
+    let mut index = 0;
+    model.events.retain(|_| {
+        index += 1;
+        keep[index - 1]
+    });
+    let before = model.edges.len();
+    model.edges.retain_mut(|edge| match renumber[edge.event] {
+        Some(new) => {
+            edge.event = new;
+            true
+        }
+        None => false,
+    });
+    model.dropped_edge |= model.edges.len() != before;
 }
 
 /// An event that enters a state with data must always enter that same state, so that its
-/// run-time form can carry exactly that state's data.
-fn check_data_event(model: &Model<'_>, event: usize, errors: &mut Errors) {
-    let Some(data_target) = model.data_target(event) else {
-        return;
-    };
-    let other = model
-        .edges
-        .iter()
-        .find(|edge| edge.event == event && edge.to != data_target);
-    if let Some(other) = other {
+/// run-time form can carry exactly that state's data. Its other edges are left out.
+fn check_data_events(model: &mut Model<'_>, errors: &mut Errors) {
+    for event in 0..model.events.len() {
+        let Some(data_target) = model.data_target(event) else {
+            continue;
+        };
+        let other = model
+            .edges
+            .iter()
+            .find(|edge| edge.event == event && edge.to != data_target);
+        let Some(other) = other else { continue };
         let name = model.events[event];
         errors.push(
             name.span(),
@@ -312,6 +364,10 @@ fn check_data_event(model: &Model<'_>, event: usize, errors: &mut Errors) {
                 model.states[data_target].name, model.states[other.to].name
             ),
         );
+        model
+            .edges
+            .retain(|edge| edge.event != event || edge.to == data_target);
+        model.dropped_edge = true;
     }
 }
 
@@ -381,7 +437,9 @@ mod tests {
         let decl: MachineDecl = syn::parse_str(source).expect("the declaration parses");
         let mut errors = Errors::default();
         let _ = check(&decl, &mut errors);
-        errors.finish().map_or_else(Vec::new, |all| all.into_iter().map(|e| e.to_string()).collect())
+        errors.finish().map_or_else(Vec::new, |all| {
+            all.into_iter().map(|e| e.to_string()).collect()
+        })
     }
 
     #[test]
@@ -418,7 +476,9 @@ mod tests {
 
     #[test]
     fn no_edge_may_leave_a_final_state() {
-        let errors = errors_of("M { initial: A, final: B, states: { A, B }, edges: { A + go => B, B + back => A } }");
+        let errors = errors_of(
+            "M { initial: A, final: B, states: { A, B }, edges: { A + go => B, B + back => A } }",
+        );
         assert_eq!(errors, ["`B` is a final state: no edge may leave it"]);
     }
 
@@ -433,7 +493,8 @@ mod tests {
 
     #[test]
     fn generated_names_cannot_be_reused() {
-        let errors = errors_of("M { initial: Spec, states: { Spec, M }, edges: { Spec + new => M } }");
+        let errors =
+            errors_of("M { initial: Spec, states: { Spec, M, A, B }, edges: { A + new => B } }");
         assert_eq!(errors.len(), 3, "{errors:#?}");
         assert!(errors[0].contains("`Spec` is a name the machine's module already uses"));
         assert!(errors[1].contains("`M` is a name the machine's module already uses"));

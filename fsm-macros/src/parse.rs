@@ -20,7 +20,8 @@ pub(crate) struct MachineDecl {
     pub initial: Option<Ident>,
     pub finals: Vec<Ident>,
     pub transitions: Option<Visibility>,
-    pub serde: bool,
+    /// The span of `serde: true`, when given.
+    pub serde: Option<proc_macro2::Span>,
     pub states: Vec<StateDecl>,
     pub edges: Vec<EdgeDecl>,
     pub capabilities: Vec<CapabilityDecl>,
@@ -66,7 +67,7 @@ impl Parse for MachineDecl {
             initial: None,
             finals: Vec::new(),
             transitions: None,
-            serde: false,
+            serde: None,
             states: Vec::new(),
             edges: Vec::new(),
             capabilities: Vec::new(),
@@ -74,22 +75,13 @@ impl Parse for MachineDecl {
         };
         let mut seen: Vec<String> = Vec::new();
         while !body.is_empty() {
-            let key = parse_key(&body)?;
-            if seen.contains(&key.to_string()) {
-                return Err(syn::Error::new(
-                    key.span(),
-                    format!("`{key}` is given twice"),
-                ));
-            }
-            seen.push(key.to_string());
-            body.parse::<Token![:]>()?;
-            decl.parse_value(&key, &body)?;
-            if !body.is_empty() {
-                body.parse::<Token![,]>()?;
+            if let Err(error) = decl.parse_entry(&body, &mut seen) {
+                decl.item_errors.push(error);
+                skip_to_next_key(&body);
             }
         }
         if !seen.iter().any(|key| key == "states") {
-            return Err(syn::Error::new(
+            decl.item_errors.push(syn::Error::new(
                 decl.name.span(),
                 "a machine needs `states: { ... }`",
             ));
@@ -98,6 +90,21 @@ impl Parse for MachineDecl {
             return Err(input.error("one machine per `machine!` call"));
         }
         Ok(decl)
+    }
+}
+
+/// After a malformed entry, skips to the comma before the next `key:`, so that the other
+/// entries are still read and their errors reported.
+fn skip_to_next_key(body: ParseStream<'_>) {
+    while !body.is_empty() {
+        let next_is_key = (body.peek2(Ident) || body.peek2(Token![final])) && body.peek3(Token![:]);
+        if body.peek(Token![,]) && next_is_key {
+            let _ = body.parse::<Token![,]>();
+            return;
+        }
+        if body.parse::<TokenTree>().is_err() {
+            return;
+        }
     }
 }
 
@@ -111,13 +118,34 @@ fn parse_key(input: ParseStream<'_>) -> syn::Result<Ident> {
 }
 
 impl MachineDecl {
+    /// One `key: value,` entry. A key given twice is an error, and its value is skipped.
+    fn parse_entry(&mut self, body: ParseStream<'_>, seen: &mut Vec<String>) -> syn::Result<()> {
+        let key = parse_key(body)?;
+        body.parse::<Token![:]>()?;
+        if seen.contains(&key.to_string()) {
+            return Err(syn::Error::new(
+                key.span(),
+                format!("`{key}` is given twice"),
+            ));
+        }
+        seen.push(key.to_string());
+        self.parse_value(&key, body)?;
+        if !body.is_empty() {
+            body.parse::<Token![,]>()?;
+        }
+        Ok(())
+    }
+
     fn parse_value(&mut self, key: &Ident, input: ParseStream<'_>) -> syn::Result<()> {
         match key.to_string().as_str() {
             "context" => self.context = Some(input.parse()?),
             "initial" => self.initial = Some(input.parse()?),
             "final" => self.finals = parse_alternatives(input)?,
             "transitions" => self.transitions = Some(input.parse()?),
-            "serde" => self.serde = input.parse::<LitBool>()?.value,
+            "serde" => {
+                let flag = input.parse::<LitBool>()?;
+                self.serde = flag.value.then(|| key.span());
+            }
             "states" => self.states = parse_block(input, &mut self.item_errors)?,
             "edges" => self.edges = parse_block(input, &mut self.item_errors)?,
             "capabilities" => self.capabilities = parse_block(input, &mut self.item_errors)?,

@@ -77,14 +77,14 @@ impl<H: Recorder<door::Spec>> Door<door::Locked, H> {
 }
 
 impl<S: door::DoorState, H> Door<S, H> {
-    /// Knocks on the door, which must be shut ([`door::cap::Knock`]); returns how many
+    /// Knocks on the door, which must be shut ([`door::cap::CanKnock`]); returns how many
     /// knocks it has heard so far.
     ///
     /// The capability is a bound on the method rather than on the `impl`, so that a call
     /// in a state without it is reported with the capability's own message.
     pub fn knock(&mut self) -> u32
     where
-        S: door::cap::Knock,
+        S: door::cap::CanKnock,
     {
         *self.context_mut() += 1;
         *self.context()
@@ -131,11 +131,11 @@ impl<H: Recorder<connection::Spec>> Connection<connection::Closed, H> {
 }
 
 impl<S: connection::ConnectionState, H> Connection<S, H> {
-    /// Sends `bytes` ([`connection::cap::Send`]: only when established); returns how
+    /// Sends `bytes` ([`connection::cap::CanSend`]: only when established); returns how
     /// many were taken.
     pub fn send(&mut self, bytes: &[u8]) -> usize
     where
-        S: connection::cap::Send,
+        S: connection::cap::CanSend,
     {
         *self.context_mut() += bytes.len() as u64;
         bytes.len()

@@ -4,6 +4,9 @@
 use ui_tests::{Connection, connection};
 
 fn main() {
-    let fin_wait = Connection::new(0, connection::Closed).dial(100).syn_ack().close();
+    let fin_wait = Connection::new(0, connection::Closed)
+        .dial(100)
+        .syn_ack()
+        .close();
     fin_wait.connect(connection::SynSent { iss: 200 });
 }

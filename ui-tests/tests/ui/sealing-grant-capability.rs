@@ -3,6 +3,6 @@
 // outside `machine!`.
 use ui_tests::door;
 
-impl door::cap::Knock for door::Open {}
+impl door::cap::CanKnock for door::Open {}
 
 fn main() {}

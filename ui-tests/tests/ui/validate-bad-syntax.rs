@@ -1,12 +1,13 @@
 // An edge is written `From + event => To`. Every edge needs its event: an edge written
-// `Off => On` names no event to take it, and the error says what was expected.
+// `On => Off` names no event to take it, and the error says what was expected. The other
+// edges are kept, so the rest of the machine is still checked and generated.
 fsm_core::machine! {
     pub Lamp {
         initial: Off,
         states: { Off, On },
         edges: {
-            Off => On,
-            On + switch_off => Off,
+            Off + switch_on => On,
+            On => Off,
         },
     }
 }
