@@ -216,6 +216,7 @@ fn render(failing: &[Case], passing: &[Case]) -> String {
         let _ = writeln!(page, "- [{title}](#{}): {}", anchor(&title), cases.len());
     }
     page.push_str("- [Cases that compile](#cases-that-compile)\n");
+    page.push_str("- [The example machines](#the-example-machines)\n");
 
     for (group, cases) in &groups {
         let _ = writeln!(page, "\n## {}", group_title(group));
@@ -255,7 +256,26 @@ fn render(failing: &[Case], passing: &[Case]) -> String {
         }
         let _ = writeln!(page, "[case](../ui-tests/tests/pass/{})", case.file);
     }
+    render_machines(&mut page);
     page
+}
+
+/// The diagrams of the machines the cases use, as the macro rendered them.
+fn render_machines(page: &mut String) {
+    page.push_str(
+        "\n## The example machines\n\n\
+         Declared in `ui-tests/src/lib.rs`; each diagram is the one `machine!` wrote into the \
+         machine's rustdoc.\n",
+    );
+    let machines = [
+        ("Door", ui_tests::door::Spec::MERMAID),
+        ("Connection", ui_tests::connection::Spec::MERMAID),
+        ("Role", ui_tests::role::Spec::MERMAID),
+        ("Payment", ui_tests::payment::Spec::MERMAID),
+    ];
+    for (name, mermaid) in machines {
+        let _ = write!(page, "\n### `{name}`\n\n```mermaid\n{mermaid}```\n");
+    }
 }
 
 /// The first line where `a` and `b` differ, counting from 1.
