@@ -87,7 +87,7 @@ pub mod walk;
 
 pub use diagram::{Dot, Mermaid};
 pub use history::{Breadcrumb, History, NoHistory, Recorder};
-pub use machine::{EdgeInfo, EventMarker, Id, Machine, State, StateInfo, Table, UnitState};
+pub use machine::{EdgeInfo, Id, Machine, State, StateInfo, Table, UnitState};
 pub use runtime::{Rejected, Runtime, RuntimeEvent};
 
 /// Declares a typestate machine. See the [crate documentation](crate) for an overview.

@@ -33,19 +33,20 @@ pub trait Machine: 'static {
     const TABLE: Table;
 
     /// The state that `event` leads to from `from`, or `None` if the move is not declared.
-    fn target(from: Self::StateId, event: Self::EventId) -> Option<Self::StateId>;
+    ///
+    /// A look-up in [`Machine::TABLE`]: linear in the number of edges that leave `from`.
+    /// The run-time enum's `fire` does not use it (it matches on the state and event), so
+    /// this is for tools: walks, diagrams, tests.
+    fn target(from: Self::StateId, event: Self::EventId) -> Option<Self::StateId> {
+        let to = Self::TABLE.target(from.index(), event.index())?;
+        Self::StateId::ALL.get(to).copied()
+    }
 }
 
 /// A state type of machine `M`: a zero-sized marker, or a struct of per-state data.
 pub trait State<M: Machine> {
     /// This state's identifier.
     const ID: M::StateId;
-}
-
-/// A zero-sized event type of machine `M`, used to name an edge at compile time.
-pub trait EventMarker<M: Machine> {
-    /// This event's identifier.
-    const ID: M::EventId;
 }
 
 /// A unit state: one that carries no data, so it can be entered without a value.
@@ -92,6 +93,24 @@ pub struct EdgeInfo {
     pub event: usize,
     /// Index of the target state.
     pub to: usize,
+}
+
+impl StateInfo {
+    /// A state named `name`; `machine!` builds its table with this.
+    pub const fn new(name: &'static str, has_data: bool, is_final: bool) -> Self {
+        StateInfo {
+            name,
+            has_data,
+            is_final,
+        }
+    }
+}
+
+impl EdgeInfo {
+    /// The edge `from + event => to`, by index; `machine!` builds its table with this.
+    pub const fn new(from: usize, event: usize, to: usize) -> Self {
+        EdgeInfo { from, event, to }
+    }
 }
 
 impl Table {

@@ -3,7 +3,7 @@
 //! Everything generated names `fsm_core` paths (or `core`) only, so a user depends on
 //! `fsm-core` alone. The layout of the output is described in fsm-core's crate docs.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::{Fields, Ident, Visibility};
 
@@ -122,17 +122,12 @@ fn states(model: &Model<'_>, names: &Names) -> TokenStream {
             Fields::Unit => quote! {
                 #[doc = #doc]
                 #(#attrs)*
-                #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+                #[derive(Debug, Clone, Copy)]
                 #item_vis struct #name;
 
                 impl ::fsm_core::UnitState for #name {
                     const VALUE: Self = #name;
                 }
-
-                ::fsm_core::__private::static_assertions::const_assert_eq!(
-                    ::core::mem::size_of::<#name>(), 0
-                );
-                ::fsm_core::__private::static_assertions::assert_eq_size!(#machine<#name>, #context);
             },
             fields => {
                 let fields = public_fields(fields);
@@ -142,10 +137,6 @@ fn states(model: &Model<'_>, names: &Names) -> TokenStream {
                     #(#attrs)*
                     #[allow(missing_debug_implementations)]
                     #item_vis struct #name #fields #semi
-
-                    ::fsm_core::__private::static_assertions::assert_eq_size!(
-                        #machine<#name>, (#context, #name)
-                    );
                 }
             }
         };
@@ -168,6 +159,26 @@ fn states(model: &Model<'_>, names: &Names) -> TokenStream {
             }
         });
     }
+    // What the framework promises about size, checked once for all states: a unit state
+    // is zero-sized and adds nothing to the machine, a state with data adds exactly its
+    // data. One `const` item, since an item per state costs compile time on big machines.
+    let sizes = model.states.iter().map(|state| {
+        let name = &state.name;
+        match &state.fields {
+            Fields::Unit => quote! {
+                ::fsm_core::__private::static_assertions::const_assert!(
+                    ::core::mem::size_of::<#name>() == 0
+                        && ::core::mem::size_of::<#machine<#name>>() == ::core::mem::size_of::<#context>()
+                );
+            },
+            _ => quote! {
+                ::fsm_core::__private::static_assertions::const_assert!(
+                    ::core::mem::size_of::<#machine<#name>>() == ::core::mem::size_of::<(#context, #name)>()
+                );
+            },
+        }
+    });
+    out.extend(quote!(#(#sizes)*));
     let trait_doc = format!("A state of [`{machine}`]. Sealed: only the declared states have it.");
     let not_a_state = format!("`{{Self}}` is not a state of `{machine}`");
     let states_list: Vec<String> = model
@@ -235,24 +246,19 @@ fn events(model: &Model<'_>, names: &Names) -> TokenStream {
         machine, item_vis, ..
     } = names;
     let markers = model.events.iter().map(|event| {
-        let variant = event_variant(event);
         let doc = format!(
             "Event `{}` of [`{machine}`](super::{machine}), as a type.",
             names::unraw(event)
         );
         quote! {
             #[doc = #doc]
-            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
             #item_vis struct #event;
-
-            impl ::fsm_core::EventMarker<super::Spec> for #event {
-                const ID: super::EventId = super::EventId::#variant;
-            }
         }
     });
     let doc = format!("The events of [`{machine}`](super::{machine}) as zero-sized types.");
     quote! {
         #[doc = #doc]
+        #[allow(missing_debug_implementations)]
         #item_vis mod event {
             #(#markers)*
         }
@@ -322,14 +328,17 @@ fn edge_trait(model: &Model<'_>, names: &Names) -> TokenStream {
         impl<S: #state_trait> sealed::EdgeOf<__NoEvent2> for S {}
 
         // Never used: no value of `__NoEvent` exists, so no move can name these edges.
+        // Two blanket impls rather than one concrete impl per state: a blanket impl is
+        // not listed among "the following other types implement trait" in an illegal
+        // move's error, so the error shows only the declared edges.
         impl<S: #state_trait> Edge<__NoEvent, S::Moves> for S {
             type To = S;
-            const EVENT: EventId = ::core::panic!("no event is uninhabited");
+            const EVENT: EventId = ::core::panic!("`__NoEvent` is uninhabited");
         }
 
         impl<S: #state_trait> Edge<__NoEvent2, S::Moves> for S {
             type To = S;
-            const EVENT: EventId = ::core::panic!("no event is uninhabited");
+            const EVENT: EventId = ::core::panic!("`__NoEvent2` is uninhabited");
         }
     }
 }
@@ -760,6 +769,11 @@ fn identifiers(model: &Model<'_>, names: &Names) -> TokenStream {
     });
     let state_doc = format!("The states of [`{machine}`], by name.");
     let event_id_doc = format!("The events of [`{machine}`], by name.");
+    let event_repr = if model.events.is_empty() {
+        TokenStream::new()
+    } else {
+        quote!(#[repr(u16)])
+    };
     let event_doc = format!(
         "A run-time event of [`{machine}`]: an event that enters a state with data carries it."
     );
@@ -819,6 +833,13 @@ fn identifiers(model: &Model<'_>, names: &Names) -> TokenStream {
         }
 
         #[doc = #event_doc]
+        // A 16-bit tag gives `Event` more spare bit patterns than the run-time enum's 8-bit
+        // tag, so `Result<Runtime, Rejected<Runtime>>` keeps its discriminant in the event
+        // and the machine at the same offset in `Ok` and `Err`: handing a refused machine
+        // back is then free, and dispatch compiles to the same jump table as a hand-written
+        // `match` (see docs/performance.md). With an 8-bit tag the discriminant moved into
+        // the machine, and every event paid for a select.
+        #event_repr
         #item_vis enum Event {
             #(#runtime_variants)*
         }
@@ -866,19 +887,13 @@ fn spec(model: &Model<'_>, names: &Names) -> TokenStream {
         let name = names::unraw(&state.name);
         let has_data = model.has_data(index);
         let is_final = model.finals[index];
-        quote!(::fsm_core::StateInfo { name: #name, has_data: #has_data, is_final: #is_final })
+        quote!(::fsm_core::StateInfo::new(#name, #has_data, #is_final))
     });
     let events = model.events.iter().map(|event| names::unraw(event));
-    let initial = model.initial;
+    let initial = Literal::usize_unsuffixed(model.initial);
     let edges = model.edges.iter().map(|edge| {
-        let (from, event, to) = (edge.from, edge.event, edge.to);
-        quote!(::fsm_core::EdgeInfo { from: #from, event: #event, to: #to })
-    });
-    let target_arms = model.edges.iter().map(|edge| {
-        let from = &model.states[edge.from].name;
-        let to = &model.states[edge.to].name;
-        let event = event_variant(model.events[edge.event]);
-        quote!((StateId::#from, EventId::#event) => ::core::option::Option::Some(StateId::#to),)
+        let [from, event, to] = [edge.from, edge.event, edge.to].map(Literal::usize_unsuffixed);
+        quote!(::fsm_core::EdgeInfo::new(#from, #event, #to))
     });
     let doc = format!("The description of [`{machine}`]: identifiers and transition table.");
     let mermaid = mermaid(model);
@@ -904,15 +919,6 @@ fn spec(model: &Model<'_>, names: &Names) -> TokenStream {
                 initial: #initial,
                 edges: &[#(#edges),*],
             };
-
-            #[inline]
-            fn target(from: StateId, event: EventId) -> ::core::option::Option<StateId> {
-                #[allow(unreachable_patterns)]
-                match (from, event) {
-                    #(#target_arms)*
-                    _ => ::core::option::Option::None,
-                }
-            }
         }
     }
 }
