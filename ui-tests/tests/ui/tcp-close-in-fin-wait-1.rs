@@ -1,0 +1,9 @@
+// RFC 9293 §3.10.4: CLOSE is legal once, where something is left to close. In FIN-WAIT-1
+// our side has already closed ("error: connection closing").
+use tcp_fsm::{Tcp, tcp};
+
+fn call(conn: Tcp<tcp::FinWait1>) {
+    let _ = conn.close();
+}
+
+fn main() {}
