@@ -17,14 +17,15 @@
 //!
 //! Every variant is first checked, untimed, against the hand-written trace (same state
 //! after every event), so that a variant that silently ignores or mis-routes events
-//! cannot look fast. The stream is converted to each variant's own event type before
-//! timing, and the timed loop is the same generic function for all of them.
+//! cannot look fast. The stream is converted to each variant's own event type outside the
+//! timed part (criterion's `iter_batched`), and the timed loop is the same generic function
+//! for all of them; it consumes the events by value, as they would come off a queue.
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use benches::{Event, State, event_stream, reference_trace};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
 /// Events per iteration.
 const LEN: usize = 4096;
@@ -43,15 +44,18 @@ trait Variant {
     fn event(event: Event) -> Self::Event;
     /// A machine in `Idle`.
     fn new() -> Self::Machine;
-    /// Dispatches one event; an illegal event leaves the state as it was.
-    fn step(machine: Self::Machine, event: &Self::Event) -> Self::Machine;
+    /// Dispatches one event, taken by value as it would arrive from a queue; an illegal
+    /// event leaves the state as it was.
+    fn step(machine: Self::Machine, event: Self::Event) -> Self::Machine;
     /// The state, as the shared enum (used to check, and once per iteration).
     fn state(machine: &Self::Machine) -> State;
 }
 
-/// The timed loop, the same for every variant.
+/// The timed loop, the same for every variant. The events are owned and consumed, since
+/// not every variant's event type is `Copy` (ours is not: an event may carry a state's
+/// data).
 #[inline(never)]
-fn run<V: Variant>(events: &[V::Event]) -> State {
+fn run<V: Variant>(events: Vec<V::Event>) -> State {
     let mut machine = V::new();
     for event in events {
         machine = V::step(machine, event);
@@ -79,12 +83,78 @@ impl Variant for Hand {
     }
 
     #[inline]
-    fn step(state: State, event: &Event) -> State {
-        state.on(*event)
+    fn step(state: State, event: Event) -> State {
+        state.on(event)
     }
 
     fn state(state: &State) -> State {
         *state
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// fsm-core (ours): `machine!`'s run-time enum; `fire` moves along a declared edge or hands
+// the machine back inside `Rejected`, which `into_machine` unwraps.
+// ---------------------------------------------------------------------------------------
+
+mod with_fsm_core {
+    // Only the run-time side is used here; the typed moves are measured in typestate.rs.
+    #![allow(dead_code)]
+
+    fsm_core::machine! {
+        pub Player {
+            initial: Idle,
+            states: { Idle, Running, Paused, Stopped },
+            edges: {
+                Idle + start => Running,
+                Running + pause => Paused,
+                Paused + resume => Running,
+                Running | Paused + stop => Stopped,
+                Stopped + reset => Idle,
+            },
+        }
+    }
+}
+
+struct FsmCore;
+
+impl Variant for FsmCore {
+    const NAME: &'static str = "fsm-core";
+    type Event = with_fsm_core::player::Event;
+    type Machine = with_fsm_core::player::Runtime;
+
+    fn event(event: Event) -> Self::Event {
+        use with_fsm_core::player::Event as E;
+        match event {
+            Event::Start => E::Start,
+            Event::Pause => E::Pause,
+            Event::Resume => E::Resume,
+            Event::Stop => E::Stop,
+            Event::Reset => E::Reset,
+        }
+    }
+
+    fn new() -> Self::Machine {
+        use with_fsm_core::{Player, player};
+        Player::new((), player::Idle).into()
+    }
+
+    #[inline]
+    fn step(machine: Self::Machine, event: Self::Event) -> Self::Machine {
+        match machine.fire(event) {
+            Ok(machine) => machine,
+            Err(rejected) => rejected.into_machine(),
+        }
+    }
+
+    fn state(machine: &Self::Machine) -> State {
+        use with_fsm_core::player::StateId;
+        match machine.state_id() {
+            StateId::Idle => State::Idle,
+            StateId::Running => State::Running,
+            StateId::Paused => State::Paused,
+            StateId::Stopped => State::Stopped,
+        }
     }
 }
 
@@ -135,9 +205,9 @@ impl Variant for RustFsm {
     }
 
     #[inline]
-    fn step(mut machine: Self::Machine, event: &Self::Event) -> Self::Machine {
+    fn step(mut machine: Self::Machine, event: Self::Event) -> Self::Machine {
         // `Err(TransitionImpossibleError)` means "illegal here, nothing changed".
-        let _ = machine.consume(event);
+        let _ = machine.consume(&event);
         machine
     }
 
@@ -234,8 +304,8 @@ impl Variant for Statig {
     }
 
     #[inline]
-    fn step(mut machine: Self::Machine, event: &Self::Event) -> Self::Machine {
-        machine.handle(event);
+    fn step(mut machine: Self::Machine, event: Self::Event) -> Self::Machine {
+        machine.handle(&event);
         machine
     }
 
@@ -342,8 +412,8 @@ impl Variant for Sm {
     }
 
     #[inline]
-    fn step(machine: Self::Machine, event: &Event) -> Self::Machine {
-        with_sm::step(machine, *event)
+    fn step(machine: Self::Machine, event: Event) -> Self::Machine {
+        with_sm::step(machine, event)
     }
 
     fn state(machine: &Self::Machine) -> State {
@@ -431,7 +501,7 @@ impl Variant for Statum {
     }
 
     #[inline]
-    fn step(machine: Self::Machine, event: &Event) -> Self::Machine {
+    fn step(machine: Self::Machine, event: Event) -> Self::Machine {
         use with_statum::player::SomeState as S;
         match (machine, event) {
             (S::Idle(m), Event::Start) => S::Running(m.start()),
@@ -460,17 +530,17 @@ impl Variant for Statum {
 // Harness.
 // ---------------------------------------------------------------------------------------
 
-/// Converts the stream for `V`, checks `V` against the reference trace, and registers the
-/// timed loop.
+/// Checks `V` against the reference trace, then registers the timed loop. The stream is
+/// converted to `V`'s own event type in the (untimed) setup of every iteration.
 fn bench_variant<V: Variant>(
     group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     events: &[Event],
     expected: &[State],
 ) {
-    let own: Vec<V::Event> = events.iter().map(|&e| V::event(e)).collect();
+    let own = || -> Vec<V::Event> { events.iter().map(|&e| V::event(e)).collect() };
 
     let mut machine = V::new();
-    for (i, (event, want)) in own.iter().zip(expected).enumerate() {
+    for (i, (event, want)) in own().into_iter().zip(expected).enumerate() {
         machine = V::step(machine, event);
         assert_eq!(
             V::state(&machine),
@@ -479,12 +549,16 @@ fn bench_variant<V: Variant>(
             V::NAME
         );
     }
-    assert_eq!(
-        run::<V>(&own),
-        *expected.last().expect("stream is not empty")
-    );
+    let last = *expected.last().expect("the stream is not empty");
+    assert_eq!(run::<V>(own()), last);
 
-    group.bench_function(V::NAME, |b| b.iter(|| run::<V>(black_box(&own))));
+    group.bench_function(V::NAME, |b| {
+        b.iter_batched(
+            own,
+            |events| run::<V>(black_box(events)),
+            BatchSize::LargeInput,
+        );
+    });
 }
 
 fn dispatch(c: &mut Criterion) {
@@ -499,6 +573,7 @@ fn dispatch(c: &mut Criterion) {
     let mut group = c.benchmark_group("dispatch");
     group.throughput(Throughput::Elements(LEN as u64));
     bench_variant::<Hand>(&mut group, &events, &expected);
+    bench_variant::<FsmCore>(&mut group, &events, &expected);
     bench_variant::<RustFsm>(&mut group, &events, &expected);
     bench_variant::<Statig>(&mut group, &events, &expected);
     bench_variant::<Sm>(&mut group, &events, &expected);

@@ -5,6 +5,10 @@
 //! left and its diagram, and finishes with a seeded random walk. The protocol crates add
 //! their own parts here as they land.
 
+mod breaker;
+mod raft;
+mod tcp;
+
 use fsm_core::walk::RandomWalk;
 use fsm_core::{History, Machine, machine};
 
@@ -93,4 +97,8 @@ fn main() {
         ),
         Err(refused) => println!("the table and the run-time enum disagree: {refused}"),
     }
+
+    breaker::run();
+    raft::run();
+    tcp::run();
 }
