@@ -6,7 +6,9 @@
 //! - `breaker-fsm/count`: through our `CircuitBreaker` with its default policy, a
 //!   failure-rate threshold over a count window of 100 calls in 10 buckets;
 //! - `breaker-fsm/time`: the same over a time window of 60 s in 60 buckets, which costs
-//!   one clock reading per call;
+//!   one clock reading per call (`std::time::Instant`, the default clock);
+//! - `breaker-fsm/time-coarse`: the same time window on `CoarseClock`
+//!   (`CLOCK_MONOTONIC_COARSE`), the clock meant for such windows on a hot path;
 //! - `failsafe/consecutive` and `failsafe/success-rate`: `failsafe` 1.3 with its
 //!   consecutive-failures policy (3 failures) and its success-rate policy (50% over
 //!   30 s, at least 20 requests);
@@ -31,6 +33,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use breaker_fsm::CircuitBreaker;
+use breaker_fsm::clock::CoarseClock;
 use breaker_fsm::config::Config;
 use criterion::{Criterion, criterion_group, criterion_main};
 use failsafe::CircuitBreaker as _;
@@ -80,6 +83,15 @@ impl Variant for OursTimed {
     }
 }
 
+struct OursCoarse(CircuitBreaker<CoarseClock>);
+
+impl Variant for OursCoarse {
+    const NAME: &'static str = "breaker-fsm/time-coarse";
+    fn call(&self, i: u64) -> Option<u64> {
+        self.0.call(|| dependency(i)).ok()
+    }
+}
+
 struct Consecutive<P: failsafe::failure_policy::FailurePolicy>(failsafe::StateMachine<P, ()>);
 
 impl<P: failsafe::failure_policy::FailurePolicy + Send + Sync> Variant for Consecutive<P> {
@@ -111,12 +123,22 @@ fn ours() -> Ours {
     Ours(CircuitBreaker::new(Config::default()))
 }
 
-fn ours_timed() -> OursTimed {
-    let config = Config::builder()
+fn time_window() -> Config {
+    Config::builder()
         .time_window(Duration::from_secs(60), 60)
         .build()
-        .expect("a valid configuration");
-    OursTimed(CircuitBreaker::new(config))
+        .expect("a valid configuration")
+}
+
+fn ours_timed() -> OursTimed {
+    OursTimed(CircuitBreaker::new(time_window()))
+}
+
+fn ours_coarse() -> OursCoarse {
+    let breaker = CircuitBreaker::builder(time_window())
+        .clock(CoarseClock::new())
+        .build();
+    OursCoarse(breaker)
 }
 
 fn failsafe_consecutive() -> Consecutive<impl failsafe::failure_policy::FailurePolicy> {
@@ -218,6 +240,7 @@ fn breakers(c: &mut Criterion) {
     bench_variant(c, Bare);
     bench_variant(c, ours());
     bench_variant(c, ours_timed());
+    bench_variant(c, ours_coarse());
     bench_variant(c, failsafe_consecutive());
     bench_variant(c, failsafe_success_rate());
     bench_variant(c, recloser());

@@ -2,7 +2,9 @@
 //!
 //! Every time the breaker handles is a [`Duration`] since the clock's own origin. The
 //! default [`MonotonicClock`] reads [`std::time::Instant`], which never steps when the
-//! wall clock is set; [`ManualClock`] moves only when a test advances it.
+//! wall clock is set; [`ManualClock`] moves only when a test advances it; on Linux,
+//! [`CoarseClock`] trades resolution (a few milliseconds) for a reading that costs a few
+//! nanoseconds, for time-based windows on hot paths.
 //!
 //! The engine also refuses to let time run backwards: it keeps the latest reading it has
 //! seen, so a custom clock that steps back can neither end a wait early nor slide a
@@ -48,6 +50,90 @@ impl Clock for MonotonicClock {
     #[inline]
     fn now(&self) -> Duration {
         self.origin.elapsed()
+    }
+}
+
+/// Linux's coarse monotonic clock (`CLOCK_MONOTONIC_COARSE`), measured from the moment
+/// this value was created.
+///
+/// It is read from the kernel's last timer tick rather than from the hardware counter, so
+/// a reading costs a few nanoseconds instead of the tens that [`MonotonicClock`] can cost
+/// in a virtual machine, and advances in steps of [`CoarseClock::resolution`] (1 to 4 ms,
+/// depending on the kernel's tick rate). Like `Instant` it never steps when the wall
+/// clock is set.
+///
+/// Use it with a time-based window, whose buckets are far wider than a tick. It is a poor
+/// fit for slow-call detection with a `slow_call_duration` near the tick: a call's
+/// duration is measured to within one tick.
+#[cfg(target_os = "linux")]
+#[derive(Debug, Clone, Copy)]
+pub struct CoarseClock {
+    origin: Duration,
+}
+
+#[cfg(target_os = "linux")]
+impl CoarseClock {
+    /// A clock whose origin is now.
+    pub fn new() -> Self {
+        CoarseClock {
+            origin: coarse::read(libc::CLOCK_MONOTONIC_COARSE),
+        }
+    }
+
+    /// How far apart two different readings are at least: the kernel's tick.
+    pub fn resolution() -> Duration {
+        coarse::resolution(libc::CLOCK_MONOTONIC_COARSE)
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Default for CoarseClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Clock for CoarseClock {
+    #[inline]
+    fn now(&self) -> Duration {
+        coarse::read(libc::CLOCK_MONOTONIC_COARSE).saturating_sub(self.origin)
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod coarse {
+    use std::time::Duration;
+
+    /// The current reading of `clock`. `clock_gettime` fails only for an unknown clock
+    /// id or a bad pointer, neither of which can happen here; a zero reading would then
+    /// only make the breaker see time stand still, never run backwards (the engine keeps
+    /// its latest reading).
+    #[inline]
+    pub(super) fn read(clock: libc::clockid_t) -> Duration {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable `timespec` for the duration of the call.
+        unsafe { libc::clock_gettime(clock, &mut ts) };
+        to_duration(&ts)
+    }
+
+    pub(super) fn resolution(clock: libc::clockid_t) -> Duration {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: as in `read`.
+        unsafe { libc::clock_getres(clock, &mut ts) };
+        to_duration(&ts)
+    }
+
+    fn to_duration(ts: &libc::timespec) -> Duration {
+        let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
+        let nanos = u32::try_from(ts.tv_nsec).unwrap_or(0);
+        Duration::new(secs, nanos)
     }
 }
 
@@ -126,6 +212,19 @@ mod tests {
         clock.advance_to(Duration::from_secs(5));
         clock.advance_to(Duration::from_secs(2));
         assert_eq!(clock.now(), Duration::from_secs(5));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn coarse_clock_advances_in_ticks_and_never_back() {
+        let resolution = CoarseClock::resolution();
+        assert!(resolution > Duration::ZERO && resolution <= Duration::from_millis(10));
+        let clock = CoarseClock::new();
+        let first = clock.now();
+        std::thread::sleep(3 * resolution);
+        let later = clock.now();
+        assert!(later > first, "{later:?} is not after {first:?}");
+        assert!(clock.now() >= later);
     }
 
     #[test]

@@ -735,6 +735,27 @@ fn the_default_clock_is_the_monotonic_one() {
     assert_eq!(manual.clock().now(), secs(3));
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn a_time_window_trips_on_the_coarse_clock() {
+    let config = Config::builder()
+        .time_window(secs(60), 60)
+        .minimum_calls(2)
+        .failure_rate_threshold(50.0)
+        .build()
+        .unwrap();
+    let breaker = CircuitBreaker::builder(config)
+        .clock(breaker_fsm::clock::CoarseClock::new())
+        .build();
+    assert_eq!(breaker.call(|| Ok::<_, &str>(1)).unwrap(), 1);
+    let _ = breaker.call(|| Err::<u32, _>("down"));
+    assert_eq!(breaker.state(), StateId::Open);
+    assert!(matches!(
+        breaker.call(|| Ok::<_, &str>(1)),
+        Err(CallError::Rejected(Rejection::Open { .. }))
+    ));
+}
+
 // ---- Listeners and metrics ----------------------------------------------------------
 
 #[test]
