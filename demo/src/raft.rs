@@ -1,9 +1,14 @@
-//! The raft-fsm part of the demonstration: the typed roles, then a three-server cluster
-//! in the seeded simulator that elects a leader, loses it and elects another, always
+//! The raft-fsm part of the demonstration: the typed roles, a three-server cluster in
+//! the seeded simulator that elects a leader, loses it and elects another, then five
+//! servers through a partition and its healing (raft-fsm's `partition` example), always
 //! printing the same lines.
 
 use raft_fsm::sim::Cluster;
 use raft_fsm::{Core, Role, role};
+
+// The example is the scenario's one copy; the demonstration runs it as a module.
+#[path = "../../raft-fsm/examples/partition.rs"]
+mod partition;
 
 /// Runs this part of the demonstration.
 pub fn run() {
@@ -58,4 +63,7 @@ pub fn run() {
             .collect::<Vec<_>>()
     );
     println!("trace digest of this run: {:016x}", cluster.trace_hash());
+
+    println!("\n== raft: five servers through a partition and its healing");
+    partition::run(7);
 }

@@ -8,6 +8,9 @@
 //! ```sh
 //! cargo run -p raft-fsm --example partition [seed]
 //! ```
+//!
+//! The workspace demonstration (`cargo run -p demo`) runs the same scenario, seed 7,
+//! by including this file as a module and calling [`run`].
 
 use raft_fsm::sim::Cluster;
 use raft_fsm::{NodeId, RoleKind};
@@ -80,11 +83,8 @@ fn propose(cluster: &mut Cluster, watcher: &mut Watcher, text: &str) {
     watcher.run(cluster, 5);
 }
 
-fn main() {
-    let seed = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(7);
+/// Runs the scenario on a cluster seeded with `seed`, printing as it goes.
+pub fn run(seed: u64) {
     let mut cluster = Cluster::new(5, seed);
     let mut watcher = Watcher {
         leaders: Vec::new(),
@@ -102,7 +102,11 @@ fn main() {
         .ids()
         .filter(|&id| id != old && id != buddy)
         .collect();
-    println!("--- partition: {{n{old}, n{buddy}}} | {majority:?}");
+    let names: Vec<String> = majority.iter().map(|id| format!("n{id}")).collect();
+    println!(
+        "--- partition: {{n{old}, n{buddy}}} | {{{}}}",
+        names.join(", ")
+    );
     cluster.partition(&[&[old, buddy], &majority]);
     if let Ok((index, term)) = cluster.propose(old, b"lost = 1") {
         println!(
@@ -138,4 +142,13 @@ fn main() {
         );
     }
     println!("messages: {:?}", cluster.stats());
+}
+
+#[allow(dead_code)] // The demonstration includes this file and calls `run` instead.
+fn main() {
+    let seed = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7);
+    run(seed);
 }
