@@ -12,7 +12,7 @@ use crate::machine::{Tcp, tcp};
 use crate::seq;
 use crate::tcb::{Config, ConnError, Status, Tcb};
 use crate::time::Instant;
-use crate::wire::{Flags, Segment};
+use crate::wire::{Flags, PacketQueue, Segment};
 
 use tcp::StateId;
 
@@ -40,8 +40,12 @@ pub enum CallError {
 /// time.
 ///
 /// After [`on_segment`](Connection::on_segment), a user call or when
-/// [`poll_at`](Connection::poll_at) is due, call [`poll`](Connection::poll) and send what
-/// [`take_outbox`](Connection::take_outbox) returns.
+/// [`poll_at`](Connection::poll_at) is due, call [`poll`](Connection::poll) and send the
+/// packets [`emit_next`](Connection::emit_next) builds (or, to look at the segments,
+/// what [`take_outbox`](Connection::take_outbox) returns). A batch of segments may arrive
+/// before the poll: what the segments themselves call for (RSTs, SYN,ACKs, challenge
+/// ACKs, and the ACKs RFC 5681 §4.2 wants at once) is queued as they arrive, and the
+/// poll sends data and acknowledges the rest of the batch once.
 #[derive(Debug)]
 pub struct Connection {
     machine: tcp::Runtime,
@@ -64,7 +68,7 @@ fn placeholder() -> tcp::Runtime {
 
 /// The reply to a segment for which no connection exists (RFC 9293 §3.10.7.1): a RST
 /// unless the segment is one.
-pub fn reset_for(segment: &Segment) -> Option<Segment> {
+pub fn reset_for(segment: &Segment<'_>) -> Option<Segment<'static>> {
     if segment.flags.rst {
         return None;
     }
@@ -134,9 +138,28 @@ impl Connection {
         self.illegal_moves
     }
 
-    /// Segments to send, oldest first.
-    pub fn take_outbox(&mut self) -> Vec<Segment> {
+    /// Segments to send, oldest first, each with a copy of its data.
+    pub fn take_outbox(&mut self) -> Vec<Segment<'static>> {
         self.tcb_mut().take_outbox()
+    }
+
+    /// Builds the segments to send into packets at the back of `queue`, oldest first,
+    /// their data copied once, from the send buffer into the packet.
+    pub fn emit_outbox(&mut self, queue: &mut PacketQueue) {
+        self.tcb_mut().emit_outbox(queue);
+    }
+
+    /// Builds the oldest segment to send into `out`, as [`emit_outbox`] does, one at a
+    /// time; false when there is none.
+    ///
+    /// [`emit_outbox`]: Connection::emit_outbox
+    pub fn emit_next(&mut self, out: &mut Vec<u8>) -> bool {
+        self.tcb_mut().emit_next(out)
+    }
+
+    /// Whether segments are waiting to be sent.
+    pub fn has_output(&self) -> bool {
+        self.tcb().has_output()
     }
 
     /// When [`poll`](Connection::poll) must next run, if a timer is set.
@@ -342,22 +365,23 @@ impl Connection {
     // ----- SEGMENT ARRIVES (RFC 9293 §3.10.7) -----
 
     /// Processes one segment addressed to this connection.
-    pub fn on_segment(&mut self, segment: &Segment, now: Instant) {
+    pub fn on_segment(&mut self, segment: &Segment<'_>, now: Instant) {
         tracing::trace!(state = ?self.state(), seq = segment.seq, ack = segment.ack, len = segment.len(), "segment arrives");
         match self.state() {
             StateId::Closed => {
                 if let Some(rst) = reset_for(segment) {
-                    self.tcb_mut().outbox.push(rst);
+                    self.tcb_mut().queue_segment(rst);
                 }
             }
             StateId::Listen => self.listen_arrives(segment, now),
             StateId::SynSent => self.syn_sent_arrives(segment, now),
             _ => self.synchronized_arrives(segment, now),
         }
+        self.tcb_mut().send_pressing_ack();
     }
 
     /// RFC 9293 §3.10.7.2: LISTEN.
-    fn listen_arrives(&mut self, segment: &Segment, now: Instant) {
+    fn listen_arrives(&mut self, segment: &Segment<'_>, now: Instant) {
         let flags = segment.flags;
         if flags.rst {
             return;
@@ -365,7 +389,7 @@ impl Connection {
         if flags.ack {
             // An ACK in LISTEN belongs to no connection of ours.
             if let Some(rst) = reset_for(segment) {
-                self.tcb_mut().outbox.push(rst);
+                self.tcb_mut().queue_segment(rst);
             }
             return;
         }
@@ -388,7 +412,7 @@ impl Connection {
     }
 
     /// RFC 9293 §3.10.7.3: SYN-SENT.
-    fn syn_sent_arrives(&mut self, segment: &Segment, now: Instant) {
+    fn syn_sent_arrives(&mut self, segment: &Segment<'_>, now: Instant) {
         let flags = segment.flags;
         let tcb = self.tcb_mut();
         if flags.ack && !segment.acks_within(tcb.iss, tcb.snd_max) {
@@ -401,7 +425,7 @@ impl Connection {
                     flags: Flags::RST,
                     ..Segment::default()
                 };
-                tcb.outbox.push(rst);
+                tcb.queue_segment(rst);
             }
             return;
         }
@@ -438,7 +462,7 @@ impl Connection {
     }
 
     /// The sequence number test (RFC 9293 §3.10.7.4 first, the four cases).
-    fn acceptable(tcb: &Tcb, segment: &Segment) -> bool {
+    fn acceptable(tcb: &Tcb, segment: &Segment<'_>) -> bool {
         let wnd = tcb.rcv_wnd();
         let len = segment.len();
         let nxt = tcb.rcv_nxt;
@@ -457,7 +481,7 @@ impl Connection {
     }
 
     /// RFC 9293 §3.10.7.4: SYN-RECEIVED and every synchronized state.
-    fn synchronized_arrives(&mut self, segment: &Segment, now: Instant) {
+    fn synchronized_arrives(&mut self, segment: &Segment<'_>, now: Instant) {
         if self.state() == StateId::SynReceived
             && segment.flags.syn
             && segment.seq == self.tcb().irs
@@ -486,7 +510,7 @@ impl Connection {
             // RFC 9293 §3.10.7.4: with a zero window, still take the ACK of a segment
             // whose text cannot be accepted.
             let owned = segment.to_mut();
-            owned.payload.clear();
+            owned.payload = std::borrow::Cow::Borrowed(&[]);
             owned.flags.fin = false;
             self.tcb_mut().ack_due = true;
         }
@@ -515,7 +539,7 @@ impl Connection {
     /// A SYN at the peer's ISN in SYN-RECEIVED: our SYN,ACK was lost (resend it), or in a
     /// simultaneous open the peer's SYN,ACK arrived (take its ACK). RFC 9293 would drop
     /// the latter after an ACK and wait for our retransmission; Linux takes it, as here.
-    fn syn_received_syn(&mut self, segment: &Segment, now: Instant) {
+    fn syn_received_syn(&mut self, segment: &Segment<'_>, now: Instant) {
         let tcb = self.tcb_mut();
         if segment.flags.ack && segment.acks_within(tcb.snd_una, tcb.snd_max) {
             tcb.ack_advances(segment.ack, now);
@@ -531,7 +555,7 @@ impl Connection {
     }
 
     /// Second, the RST bit (RFC 9293 §3.10.7.4, refined by RFC 5961 §3.2).
-    fn rst_arrives(&mut self, segment: &Segment) {
+    fn rst_arrives(&mut self, segment: &Segment<'_>) {
         let tcb = self.tcb_mut();
         if segment.seq != tcb.rcv_nxt {
             // In the window but not exactly at RCV.NXT: maybe forged; challenge it.
@@ -539,14 +563,14 @@ impl Connection {
             return;
         }
         tcb.error = Some(ConnError::Reset);
-        tcb.send_buf.clear();
+        tcb.drop_send_buf();
         tcb.clear_timers();
         tracing::debug!("connection reset by peer");
         self.fire(tcp::Event::RcvRst);
     }
 
     /// Fifth, the ACK field. Returns false when the segment is to be dropped here.
-    fn ack_arrives(&mut self, segment: &Segment, now: Instant) -> bool {
+    fn ack_arrives(&mut self, segment: &Segment<'_>, now: Instant) -> bool {
         let state = self.state();
         let tcb = self.tcb_mut();
         if state == StateId::SynReceived {
@@ -558,7 +582,7 @@ impl Connection {
                     flags: Flags::RST,
                     ..Segment::default()
                 };
-                tcb.outbox.push(rst);
+                tcb.queue_segment(rst);
                 return false;
             }
             tcb.ack_advances(segment.ack, now);
@@ -620,7 +644,7 @@ impl Connection {
     }
 
     /// Seventh and eighth: the segment text and the FIN.
-    fn text_and_fin(&mut self, segment: &Segment, now: Instant) {
+    fn text_and_fin(&mut self, segment: &Segment<'_>, now: Instant) {
         let state = self.state();
         match state {
             StateId::Established | StateId::FinWait1 | StateId::FinWait2

@@ -7,8 +7,9 @@
 //!
 //! Layers, from the wire up:
 //!
-//! - [`wire`]: segments over IPv4, parsed and built with `etherparse`; malformed input is
-//!   a typed [`WireError`], logged at debug level and dropped.
+//! - [`wire`]: segments over IPv4, parsed with `etherparse` (the payload borrowed from
+//!   the packet, both checksums verified) and built by hand; malformed input is a typed
+//!   [`WireError`], logged at debug level and dropped.
 //! - [`tcb`], [`engine`]: the sans-I/O [`Connection`]: segments, user calls and `now` in,
 //!   segments out. Handshake (with simultaneous open), in-order delivery and out-of-order
 //!   reassembly, flow control and zero-window probes, MSS and window scale, RFC 6298
@@ -58,7 +59,8 @@
 //!
 //! # Limits
 //!
-//! - Throughput is below smoltcp's on the same in-memory benchmark (`docs/tcp.md`).
+//! - Each payload byte is copied three times inside the stack (into the send buffer,
+//!   into the packet, into the receive buffer); see `docs/tcp.md`.
 //! - IPv4 only, no IP fragment reassembly.
 //! - Not implemented: SACK, timestamps and PAWS, Nagle's algorithm, delayed ACKs,
 //!   keep-alive, urgent data, RFC 5961 §5 ACK-range checks and §7 rate limiting, a
@@ -68,6 +70,7 @@
 
 #![deny(missing_docs)]
 
+mod checksum;
 pub mod device;
 pub mod engine;
 pub mod isn;
@@ -97,4 +100,4 @@ pub use tcb::{Config, ConnError, Status, Tcb};
 pub use time::Instant;
 #[cfg(target_os = "linux")]
 pub use tun::TunDevice;
-pub use wire::{Flags, Segment, WireError};
+pub use wire::{Flags, PacketQueue, Segment, WireError};

@@ -4,8 +4,7 @@
 //! Everything is deterministic for a seed: a failing run replays exactly. The random
 //! numbers come from SplitMix64, written here, so that the library needs no RNG crate.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use crate::stack::Stack;
@@ -35,9 +34,18 @@ impl SplitMix64 {
         p > 0.0 && (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p
     }
 
-    /// A number in `0..n` (0 when `n` is 0).
+    /// A number in `0..n` (0 when `n` is 0). For `n` of 1, as a link without jitter asks
+    /// for every packet, the number is still drawn, so that the run stays the same, but
+    /// the division is skipped.
     pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next_u64() % n }
+        match n {
+            0 => 0,
+            1 => {
+                self.next_u64();
+                0
+            }
+            _ => self.next_u64() % n,
+        }
     }
 }
 
@@ -72,12 +80,15 @@ impl Default for LinkConfig {
 }
 
 /// One direction of a link: packets in flight, ordered by delivery time.
+///
+/// The queue is kept sorted, packets due at the same time in the order they were sent.
+/// Without jitter or reordering every packet goes to the back, so a steady flow costs
+/// nothing to order; a delayed one is inserted where it belongs.
 #[derive(Debug)]
 pub struct Link {
     cfg: LinkConfig,
     rng: SplitMix64,
-    in_flight: BinaryHeap<Reverse<(Instant, u64, Vec<u8>)>>,
-    sent: u64,
+    in_flight: VecDeque<(Instant, Vec<u8>)>,
     /// Packets the link dropped on purpose.
     pub lost: u64,
 }
@@ -88,8 +99,7 @@ impl Link {
         Link {
             cfg,
             rng: SplitMix64::new(seed),
-            in_flight: BinaryHeap::new(),
-            sent: 0,
+            in_flight: VecDeque::new(),
             lost: 0,
         }
     }
@@ -112,13 +122,17 @@ impl Link {
         if self.rng.chance(self.cfg.reorder) {
             at = at + self.cfg.reorder_delay;
         }
-        self.sent += 1;
-        self.in_flight.push(Reverse((at, self.sent, packet)));
+        if self.in_flight.back().is_none_or(|(due, _)| *due <= at) {
+            self.in_flight.push_back((at, packet));
+        } else {
+            let behind = self.in_flight.partition_point(|(due, _)| *due <= at);
+            self.in_flight.insert(behind, (at, packet));
+        }
     }
 
     /// When the next packet arrives.
     pub fn next_arrival(&self) -> Option<Instant> {
-        self.in_flight.peek().map(|Reverse((at, _, _))| *at)
+        self.in_flight.front().map(|(at, _)| *at)
     }
 
     /// A packet that has arrived by `now`, if any.
@@ -126,7 +140,7 @@ impl Link {
         if self.next_arrival()? > now {
             return None;
         }
-        self.in_flight.pop().map(|Reverse((_, _, packet))| packet)
+        self.in_flight.pop_front().map(|(_, packet)| packet)
     }
 }
 
@@ -163,27 +177,57 @@ impl Network {
         loop {
             self.a.poll(self.now);
             self.b.poll(self.now);
-            let mut moved = false;
-            while let Some(packet) = self.a.transmit() {
-                self.a_to_b.send(packet, self.now);
-                moved = true;
-            }
-            while let Some(packet) = self.b.transmit() {
-                self.b_to_a.send(packet, self.now);
-                moved = true;
-            }
-            while let Some(packet) = self.a_to_b.deliver(self.now) {
-                self.b.receive_packet(&packet, self.now);
-                moved = true;
-            }
-            while let Some(packet) = self.b_to_a.deliver(self.now) {
-                self.a.receive_packet(&packet, self.now);
-                moved = true;
-            }
+            let moved = self.carry_a_to_b() | self.carry_b_to_a();
             if !moved {
                 return;
             }
         }
+    }
+
+    /// Puts `a`'s packets on the link one by one, each delivered to `b` as soon as it is
+    /// due: with no delay at once, so that the next one is built in the buffer this one
+    /// gives back. Returns whether anything moved.
+    fn carry_a_to_b(&mut self) -> bool {
+        let mut moved = self.deliver_to_b();
+        while let Some(packet) = self.a.transmit() {
+            self.a_to_b.send(packet, self.now);
+            self.deliver_to_b();
+            moved = true;
+        }
+        moved
+    }
+
+    /// [`Network::carry_a_to_b`] the other way.
+    fn carry_b_to_a(&mut self) -> bool {
+        let mut moved = self.deliver_to_a();
+        while let Some(packet) = self.b.transmit() {
+            self.b_to_a.send(packet, self.now);
+            self.deliver_to_a();
+            moved = true;
+        }
+        moved
+    }
+
+    /// Delivers what has arrived at `b`; each buffer goes back to `a`, which built it.
+    fn deliver_to_b(&mut self) -> bool {
+        let mut moved = false;
+        while let Some(packet) = self.a_to_b.deliver(self.now) {
+            self.b.receive_packet(&packet, self.now);
+            self.a.recycle(packet);
+            moved = true;
+        }
+        moved
+    }
+
+    /// Delivers what has arrived at `a`; each buffer goes back to `b`.
+    fn deliver_to_a(&mut self) -> bool {
+        let mut moved = false;
+        while let Some(packet) = self.b_to_a.deliver(self.now) {
+            self.a.receive_packet(&packet, self.now);
+            self.b.recycle(packet);
+            moved = true;
+        }
+        moved
     }
 
     /// Settles, then advances the clock to the next arrival or timer, if any. Returns
@@ -206,5 +250,51 @@ impl Network {
             }
             None => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With jitter, packets arrive in the order of their delivery times, and those due
+    /// at the same time in the order they were sent.
+    #[test]
+    fn packets_arrive_in_time_order() {
+        let cfg = LinkConfig {
+            delay: Duration::from_millis(1),
+            jitter: Duration::from_millis(3),
+            ..LinkConfig::default()
+        };
+        let mut link = Link::new(cfg, 9);
+        for i in 0..200u8 {
+            link.send(vec![i], Instant::from_micros(u64::from(i) * 10));
+        }
+        let mut last = Instant::ZERO;
+        let mut seen = 0;
+        while let Some(at) = link.next_arrival() {
+            assert!(at >= last);
+            last = at;
+            link.deliver(at).unwrap();
+            seen += 1;
+        }
+        assert_eq!(seen, 200);
+    }
+
+    /// Without faults the link is first in, first out.
+    #[test]
+    fn a_plain_link_keeps_the_order() {
+        let cfg = LinkConfig {
+            delay: Duration::ZERO,
+            ..LinkConfig::default()
+        };
+        let mut link = Link::new(cfg, 1);
+        for i in 0..10u8 {
+            link.send(vec![i], Instant::ZERO);
+        }
+        let order: Vec<u8> = std::iter::from_fn(|| link.deliver(Instant::ZERO))
+            .map(|p| p[0])
+            .collect();
+        assert_eq!(order, (0..10).collect::<Vec<u8>>());
     }
 }

@@ -50,6 +50,7 @@ impl Shared {
             if let Err(error) = self.device.send(&packet) {
                 tracing::debug!(%error, "device refused a packet");
             }
+            stack.recycle(packet);
         }
     }
 

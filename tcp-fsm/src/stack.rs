@@ -6,8 +6,16 @@
 //! (RFC 9293 §3.10.7.2), so every connection, passive or active, runs the same engine.
 //! The backlog bounds the connections a listener holds that the user has not accepted
 //! yet, half-open ones included; a SYN beyond it is dropped, so the peer retries later.
+//!
+//! Arriving packets are parsed in place and handed to their connection. What a segment
+//! itself calls for is queued at once; data and the ACK of a batch of arrivals are
+//! queued by the next [`Stack::poll`]. Each packet is built only when the driver asks for
+//! it with [`Stack::transmit`], its data copied from the send buffer into a buffer the
+//! driver gave back with [`Stack::recycle`], so a driver that sends each packet before
+//! asking for the next keeps reusing one buffer.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::engine::{CallError, Connection, reset_for};
@@ -15,7 +23,7 @@ use crate::isn::IsnGenerator;
 use crate::machine::tcp::StateId;
 use crate::tcb::Config;
 use crate::time::Instant;
-use crate::wire::{Segment, WireError};
+use crate::wire::{PacketQueue, Segment, WireError};
 
 /// A connection's handle within its [`Stack`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -50,6 +58,49 @@ pub struct DropCounts {
     pub backlog_full: u64,
 }
 
+/// Hashes the stack's own connection ids, which no peer chooses, with one
+/// multiplication (Fibonacci hashing) rather than SipHash. The four-tuple map, whose keys
+/// come from the network, keeps std's keyed SipHash against collision attacks.
+#[derive(Debug, Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(self.0.rotate_left(8) ^ u64::from(byte));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type IdMap<V> = HashMap<ConnId, V, BuildHasherDefault<IdHasher>>;
+
+/// A connection's four-tuple packed into one number, so that looking it up hashes one
+/// 16-byte word instead of four fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FourTuple(u128);
+
+impl FourTuple {
+    fn new(local: SocketAddrV4, remote: SocketAddrV4) -> Self {
+        let half =
+            |addr: SocketAddrV4| u64::from(addr.ip().to_bits()) << 16 | u64::from(addr.port());
+        FourTuple(u128::from(half(local)) << 64 | u128::from(half(remote)))
+    }
+}
+
+impl Hash for FourTuple {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u128(self.0);
+    }
+}
+
 #[derive(Debug)]
 struct Entry {
     conn: Connection,
@@ -57,6 +108,18 @@ struct Entry {
     pending_on: Option<u16>,
     /// Whether the user holds a handle (accepted or connected).
     owned: bool,
+    /// Whether the connection is in [`Stack::sending`].
+    sending: bool,
+}
+
+impl Entry {
+    /// Whether [`Stack::tidy`] has work: a connection to queue for accept, or one to
+    /// forget.
+    fn needs_tidying(&self) -> bool {
+        let state = self.conn.state();
+        let established = matches!(state, StateId::Established | StateId::CloseWait);
+        (self.pending_on.is_some() && established) || (state == StateId::Closed && !self.owned)
+    }
 }
 
 #[derive(Debug)]
@@ -71,14 +134,24 @@ pub struct Stack {
     addr: Ipv4Addr,
     cfg: Config,
     isn: IsnGenerator,
-    conns: HashMap<ConnId, Entry>,
-    by_tuple: HashMap<(SocketAddrV4, SocketAddrV4), ConnId>,
+    conns: IdMap<Entry>,
+    by_tuple: HashMap<FourTuple, ConnId>,
+    /// The last four-tuple found in `by_tuple`: segments come in runs of one connection,
+    /// and comparing against it is cheaper than hashing (the BSD stacks' "one-behind
+    /// cache" of the last PCB). Cleared when a connection is forgotten.
+    last_found: Option<(FourTuple, ConnId)>,
     listeners: HashMap<u16, Listener>,
     next_id: u64,
     next_port: u16,
     ports: (u16, u16),
     exclusive: bool,
-    outbox: VecDeque<Segment>,
+    /// Packets built ahead of [`Stack::transmit`]: RSTs for segments to nobody, and what
+    /// a connection still had to send when it was forgotten.
+    packets: PacketQueue,
+    /// Connections with segments waiting, in the order they got them.
+    sending: VecDeque<ConnId>,
+    /// Connections [`Stack::poll`] found in need of tidying, kept to reuse its memory.
+    to_tidy: Vec<ConnId>,
     drops: DropCounts,
 }
 
@@ -90,14 +163,17 @@ impl Stack {
             addr,
             cfg,
             isn: IsnGenerator::new(isn_key),
-            conns: HashMap::new(),
+            conns: IdMap::default(),
             by_tuple: HashMap::new(),
+            last_found: None,
             listeners: HashMap::new(),
             next_id: 1,
             next_port: 49152,
             ports: (49152, u16::MAX),
             exclusive: true,
-            outbox: VecDeque::new(),
+            packets: PacketQueue::new(),
+            sending: VecDeque::new(),
+            to_tidy: Vec::new(),
             drops: DropCounts::default(),
         }
     }
@@ -193,7 +269,8 @@ impl Stack {
                 port + 1
             };
             let local = SocketAddrV4::new(self.addr, port);
-            if !self.by_tuple.contains_key(&(local, remote)) && !self.listeners.contains_key(&port)
+            if !self.by_tuple.contains_key(&FourTuple::new(local, remote))
+                && !self.listeners.contains_key(&port)
             {
                 return Ok(local);
             }
@@ -211,13 +288,14 @@ impl Stack {
     ) -> ConnId {
         let id = ConnId(self.next_id);
         self.next_id += 1;
-        self.by_tuple.insert((local, remote), id);
+        self.by_tuple.insert(FourTuple::new(local, remote), id);
         self.conns.insert(
             id,
             Entry {
                 conn,
                 pending_on,
                 owned,
+                sending: false,
             },
         );
         id
@@ -309,18 +387,21 @@ impl Stack {
     }
 
     /// Takes one parsed segment from the network.
-    pub fn receive_segment(&mut self, segment: &Segment, now: Instant) {
+    pub fn receive_segment(&mut self, segment: &Segment<'_>, now: Instant) {
         let local = segment.dst_addr();
         let remote = segment.src_addr();
         if *local.ip() != self.addr || !self.owns_port(local.port()) {
             self.drops.wrong_address += 1;
             return;
         }
-        if let Some(&id) = self.by_tuple.get(&(local, remote))
+        if let Some(id) = self.find(FourTuple::new(local, remote))
             && let Some(entry) = self.conns.get_mut(&id)
         {
             entry.conn.on_segment(segment, now);
-            self.after_event(id, now);
+            Self::note_output(&mut self.sending, id, entry);
+            if entry.needs_tidying() {
+                self.tidy(id);
+            }
             return;
         }
         let is_syn = segment.flags.syn && !segment.flags.ack && !segment.flags.rst;
@@ -341,33 +422,60 @@ impl Stack {
             let mut conn = Connection::listening(self.cfg.clone(), local, iss);
             conn.on_segment(segment, now);
             let id = self.insert(conn, local, remote, Some(local.port()), false);
-            self.after_event(id, now);
+            if let Some(entry) = self.conns.get_mut(&id) {
+                Self::note_output(&mut self.sending, id, entry);
+            }
+            self.tidy(id);
             return;
         }
         // RFC 9293 §3.10.7.1: no connection (and no listener for a SYN) - reset.
         if let Some(rst) = reset_for(segment) {
-            self.outbox.push_back(rst);
+            self.packets.push(&rst);
         }
     }
 
-    /// Runs every connection's timers and collects what they send.
+    /// The connection of a four-tuple, if there is one.
+    fn find(&mut self, tuple: FourTuple) -> Option<ConnId> {
+        if let Some((last, id)) = self.last_found
+            && last == tuple
+        {
+            return Some(id);
+        }
+        let id = *self.by_tuple.get(&tuple)?;
+        self.last_found = Some((tuple, id));
+        Some(id)
+    }
+
+    /// Runs every connection's timers, and queues what the windows allow and the ACKs
+    /// owed for the segments that arrived since the last poll.
     pub fn poll(&mut self, now: Instant) {
-        let ids: Vec<ConnId> = self.conns.keys().copied().collect();
-        for id in ids {
-            if let Some(entry) = self.conns.get_mut(&id) {
-                entry.conn.poll(now);
+        let mut to_tidy = std::mem::take(&mut self.to_tidy);
+        for (id, entry) in &mut self.conns {
+            entry.conn.poll(now);
+            Self::note_output(&mut self.sending, *id, entry);
+            if entry.needs_tidying() {
+                to_tidy.push(*id);
             }
-            self.after_event(id, now);
+        }
+        for id in to_tidy.drain(..) {
+            self.tidy(id);
+        }
+        self.to_tidy = to_tidy;
+    }
+
+    /// Puts a connection with segments waiting in line for [`Stack::transmit`].
+    fn note_output(sending: &mut VecDeque<ConnId>, id: ConnId, entry: &mut Entry) {
+        if !entry.sending && entry.conn.has_output() {
+            entry.sending = true;
+            sending.push_back(id);
         }
     }
 
-    /// Collects a connection's output, queues it for accept, or forgets it once closed.
-    fn after_event(&mut self, id: ConnId, now: Instant) {
-        let Some(entry) = self.conns.get_mut(&id) else {
+    /// Queues a connection for accept once established, or forgets it once closed.
+    fn tidy(&mut self, id: ConnId) {
+        let Some(entry) = self.conns.get(&id) else {
             return;
         };
-        entry.conn.poll(now);
-        self.outbox.extend(entry.conn.take_outbox());
         let state = entry.conn.state();
         if let Some(port) = entry.pending_on
             && matches!(state, StateId::Established | StateId::CloseWait)
@@ -376,33 +484,61 @@ impl Stack {
         {
             listener.ready.push_back(id);
         }
-        let entry = &self.conns[&id];
         if state == StateId::Closed && !entry.owned {
             let tcb = entry.conn.tcb();
-            self.by_tuple.remove(&(tcb.local(), tcb.remote()));
+            self.by_tuple
+                .remove(&FourTuple::new(tcb.local(), tcb.remote()));
+            self.last_found = None;
             if let Some(port) = entry.pending_on
                 && let Some(listener) = self.listeners.get_mut(&port)
             {
                 listener.ready.retain(|x| *x != id);
             }
-            self.conns.remove(&id);
-        }
-    }
-
-    /// The next segment to send, if any.
-    pub fn transmit_segment(&mut self) -> Option<Segment> {
-        self.outbox.pop_front()
-    }
-
-    /// The next packet to send, as IPv4 bytes with checksums, if any.
-    pub fn transmit(&mut self) -> Option<Vec<u8>> {
-        loop {
-            let segment = self.outbox.pop_front()?;
-            match segment.emit() {
-                Ok(bytes) => return Some(bytes),
-                Err(error) => tracing::debug!(%error, "could not build a segment"),
+            // What it still has to say (an abort's RST, say) goes out all the same.
+            if let Some(mut entry) = self.conns.remove(&id) {
+                entry.conn.emit_outbox(&mut self.packets);
             }
         }
+    }
+
+    /// The next packet to send, parsed back into a segment, if any: for looking at what
+    /// the stack says, as tests do.
+    pub fn transmit_segment(&mut self) -> Option<Segment<'static>> {
+        loop {
+            let packet = self.transmit()?;
+            let segment = Segment::parse(&packet).map(Segment::into_owned);
+            self.packets.recycle(packet);
+            match segment {
+                Ok(segment) => return Some(segment),
+                Err(error) => tracing::error!(%error, "the stack built a malformed packet"),
+            }
+        }
+    }
+
+    /// The next packet to send, as IPv4 bytes with checksums, if any, built now. Hand
+    /// the buffer back with [`recycle`](Stack::recycle) once it is sent.
+    pub fn transmit(&mut self) -> Option<Vec<u8>> {
+        if let Some(packet) = self.packets.pop() {
+            return Some(packet);
+        }
+        while let Some(&id) = self.sending.front() {
+            if let Some(entry) = self.conns.get_mut(&id) {
+                let mut packet = self.packets.buffer();
+                if entry.conn.emit_next(&mut packet) {
+                    return Some(packet);
+                }
+                self.packets.recycle(packet);
+                entry.sending = false;
+            }
+            self.sending.pop_front();
+        }
+        None
+    }
+
+    /// Takes back the buffer of a packet from [`transmit`](Stack::transmit) that the
+    /// device is done with, to build a later packet in.
+    pub fn recycle(&mut self, packet: Vec<u8>) {
+        self.packets.recycle(packet);
     }
 
     /// When [`poll`](Stack::poll) must next run.
@@ -418,7 +554,7 @@ mod tests {
 
     const ME: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 
-    fn syn_from(port: u16) -> Segment {
+    fn syn_from(port: u16) -> Segment<'static> {
         Segment {
             src: Some(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 9), port)),
             dst: Some(SocketAddrV4::new(ME, 80)),
@@ -429,7 +565,7 @@ mod tests {
         }
     }
 
-    fn replies(stack: &mut Stack) -> Vec<Segment> {
+    fn replies(stack: &mut Stack) -> Vec<Segment<'static>> {
         std::iter::from_fn(|| stack.transmit_segment()).collect()
     }
 
@@ -484,6 +620,37 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].flags, Flags::RST_ACK);
         assert_eq!(out[0].ack, 101);
+    }
+
+    /// What a connection still has to send when the stack forgets it goes out: here
+    /// the RST that aborting a half-open connection owes (RFC 9293 §3.10.5).
+    #[test]
+    fn a_forgotten_connection_still_sends_its_rst() {
+        let mut stack = Stack::new(ME, Config::default(), [0; 16]);
+        stack.listen(80, 8).unwrap();
+        stack.receive_segment(&syn_from(4001), Instant::ZERO);
+        assert_eq!(replies(&mut stack)[0].flags, Flags::SYN_ACK);
+        stack.unlisten(80);
+        stack.poll(Instant::ZERO);
+        assert_eq!(stack.connection_count(), 0);
+        let out = replies(&mut stack);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].flags.rst);
+    }
+
+    /// A packet's buffer, once given back, is the one the next packet is built in.
+    #[test]
+    fn transmit_reuses_recycled_buffers() {
+        let mut stack = Stack::new(ME, Config::default(), [0; 16]);
+        stack.listen(80, 8).unwrap();
+        stack.receive_segment(&syn_from(5001), Instant::ZERO);
+        let first = stack.transmit().unwrap();
+        let at = first.as_ptr();
+        stack.recycle(first);
+        stack.receive_segment(&syn_from(5002), Instant::ZERO);
+        let second = stack.transmit().unwrap();
+        assert_eq!(second.as_ptr(), at);
+        assert!(stack.transmit().is_none());
     }
 
     /// A stack that shares its address with the host ignores the host's ports.

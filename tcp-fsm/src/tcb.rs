@@ -6,7 +6,13 @@
 //! Here are the send and receive sequence spaces, the retransmission queue (the send
 //! buffer from SND.UNA on), out-of-order reassembly, the RFC 6298 timer and congestion
 //! control, and the building of outgoing segments.
+//!
+//! A data segment in the outbox holds no copy of its text: the text stays in the send
+//! buffer until the driver asks for the packet, and is copied from there straight into
+//! it. Before the buffer lets go of bytes (an ACK, a reset, an abort), segments still
+//! waiting take a copy of theirs, so the outbox is right whenever it is read.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
@@ -14,7 +20,7 @@ use std::time::Duration;
 use crate::machine::tcp::StateId;
 use crate::seq;
 use crate::time::Instant;
-use crate::wire::{Flags, Segment};
+use crate::wire::{Flags, PacketQueue, Segment};
 
 /// Tunables of one connection. `Default` follows the RFCs' recommendations.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,6 +150,14 @@ impl RttEstimator {
     }
 }
 
+/// A segment waiting to be sent. A data segment's `text` bytes at SEG.SEQ are still in
+/// the send buffer; its own payload is empty until [`Tcb::pin_outbox`] copies them.
+#[derive(Debug)]
+pub(crate) struct Queued {
+    segment: Segment<'static>,
+    text: usize,
+}
+
 /// The transmission control block of one connection.
 #[derive(Debug)]
 pub struct Tcb {
@@ -195,6 +209,11 @@ pub struct Tcb {
     pub(crate) adv_edge: u32,
     /// An ACK is owed to the peer.
     pub(crate) ack_due: bool,
+    /// The owed ACK must go out with the segment's own replies rather than at the end of
+    /// the batch of arrivals (see [`Tcb::accept_text`]).
+    pub(crate) ack_now: bool,
+    /// Bytes taken in order since our last ACK.
+    pub(crate) rcv_unacked: usize,
 
     // Timers, all as deadlines against the caller's clock.
     pub(crate) rtt: RttEstimator,
@@ -212,7 +231,7 @@ pub struct Tcb {
     pub(crate) dup_acks: u32,
     pub(crate) recover: Option<u32>,
 
-    pub(crate) outbox: Vec<Segment>,
+    pub(crate) outbox: VecDeque<Queued>,
     pub(crate) error: Option<ConnError>,
     pub(crate) challenge_acks: u64,
 }
@@ -264,6 +283,8 @@ impl Tcb {
             fin_received: false,
             adv_edge: 0,
             ack_due: false,
+            ack_now: false,
+            rcv_unacked: 0,
             rtt,
             rtx_deadline: None,
             retries: 0,
@@ -274,7 +295,7 @@ impl Tcb {
             ssthresh: usize::MAX,
             dup_acks: 0,
             recover: None,
-            outbox: Vec::new(),
+            outbox: VecDeque::new(),
             error: None,
             challenge_acks: 0,
             cfg,
@@ -321,9 +342,91 @@ impl Tcb {
         self.challenge_acks
     }
 
-    /// Takes the segments waiting to be sent.
-    pub fn take_outbox(&mut self) -> Vec<Segment> {
+    /// Takes the segments waiting to be sent, each with a copy of its text.
+    pub fn take_outbox(&mut self) -> Vec<Segment<'static>> {
+        self.pin_outbox();
         std::mem::take(&mut self.outbox)
+            .into_iter()
+            .map(|queued| queued.segment)
+            .collect()
+    }
+
+    /// Whether segments are waiting to be sent.
+    pub fn has_output(&self) -> bool {
+        !self.outbox.is_empty()
+    }
+
+    /// Builds the oldest segment waiting to be sent into `out` (cleared first), its text
+    /// copied straight from the send buffer; false when none is waiting. A segment that
+    /// cannot be built is logged and skipped.
+    pub fn emit_next(&mut self, out: &mut Vec<u8>) -> bool {
+        while let Some(Queued { segment, text }) = self.outbox.pop_front() {
+            let built = if text == 0 {
+                segment.emit_into(out)
+            } else {
+                segment.emit_with(&self.send_text(segment.seq, text), out)
+            };
+            match built {
+                Ok(()) => return true,
+                Err(error) => tracing::debug!(%error, "could not build a segment"),
+            }
+        }
+        false
+    }
+
+    /// Builds every segment waiting to be sent into packets at the back of `queue`,
+    /// oldest first.
+    pub fn emit_outbox(&mut self, queue: &mut PacketQueue) {
+        while !self.outbox.is_empty() {
+            let mut packet = queue.buffer();
+            if self.emit_next(&mut packet) {
+                queue.push_packet(packet);
+            } else {
+                queue.recycle(packet);
+            }
+        }
+    }
+
+    /// Queues a segment that carries no text from the send buffer.
+    pub(crate) fn queue_segment(&mut self, segment: Segment<'static>) {
+        self.outbox.push_back(Queued { segment, text: 0 });
+    }
+
+    /// The `len` bytes at sequence number `at` in the send buffer, in the two pieces the
+    /// ring may hold them in. Bytes outside the buffer are left out rather than indexed:
+    /// [`Tcb::pin_outbox`] keeps every queued range inside it.
+    fn send_text(&self, at: u32, len: usize) -> [&[u8]; 2] {
+        let offset = at.wrapping_sub(self.buf_seq) as usize;
+        let end = offset.saturating_add(len);
+        debug_assert!(
+            end <= self.send_buf.len(),
+            "queued text left the send buffer"
+        );
+        let (front, back) = self.send_buf.as_slices();
+        let split = front.len();
+        let first = front.get(offset.min(split)..end.min(split));
+        let second = back.get(offset.saturating_sub(split)..end.saturating_sub(split));
+        [first.unwrap_or(&[]), second.unwrap_or(&[])]
+    }
+
+    /// Gives every queued data segment a copy of its text, before the send buffer drops
+    /// bytes. Drivers take the packets before they feed in more, so there is rarely any.
+    fn pin_outbox(&mut self) {
+        for i in 0..self.outbox.len() {
+            let Queued { segment, text } = &self.outbox[i];
+            if *text > 0 {
+                let owned = self.send_text(segment.seq, *text).concat();
+                let queued = &mut self.outbox[i];
+                queued.segment.payload = Cow::Owned(owned);
+                queued.text = 0;
+            }
+        }
+    }
+
+    /// Drops the whole send buffer (a reset or an abort: nothing will be resent).
+    pub(crate) fn drop_send_buf(&mut self) {
+        self.pin_outbox();
+        self.send_buf.clear();
     }
 
     /// STATUS (RFC 9293 §3.10.6) for a connection in `state`.
@@ -380,10 +483,10 @@ impl Tcb {
         ) {
             let mut rst = self.segment(self.snd_max, Flags::RST);
             rst.window = 0;
-            self.outbox.push(rst);
+            self.queue_segment(rst);
         }
         self.error = Some(ConnError::Aborted);
-        self.send_buf.clear();
+        self.drop_send_buf();
         self.clear_timers();
     }
 
@@ -431,7 +534,7 @@ impl Tcb {
     // ----- building segments -----
 
     /// A segment from us to the peer with the current ACK and window.
-    pub(crate) fn segment(&mut self, seq: u32, flags: Flags) -> Segment {
+    pub(crate) fn segment(&mut self, seq: u32, flags: Flags) -> Segment<'static> {
         let wnd = self.rcv_wnd();
         let window = if flags.syn {
             // RFC 7323 §2.2: the window in a SYN is never scaled.
@@ -444,6 +547,8 @@ impl Tcb {
                 .rcv_nxt
                 .wrapping_add(u32::from(window) << if flags.syn { 0 } else { self.rcv_shift });
             self.ack_due = false;
+            self.ack_now = false;
+            self.rcv_unacked = 0;
         }
         Segment {
             src: Some(self.local),
@@ -454,7 +559,7 @@ impl Tcb {
             window,
             mss: None,
             window_scale: None,
-            payload: Vec::new(),
+            payload: Cow::Borrowed(&[]),
         }
     }
 
@@ -463,7 +568,7 @@ impl Tcb {
     /// the lower number would fall left of the peer's window and be dropped, ACK and all.
     pub(crate) fn send_ack(&mut self) {
         let ack = self.segment(self.snd_max, Flags::ACK);
-        self.outbox.push(ack);
+        self.queue_segment(ack);
     }
 
     /// A challenge ACK (RFC 5961 §3.2, §4.2): the same ACK, counted.
@@ -483,7 +588,7 @@ impl Tcb {
             syn.window_scale = Some(self.rcv_shift);
             self.offered_scale = true;
         }
-        self.outbox.push(syn);
+        self.queue_segment(syn);
         self.snd_nxt = self.iss.wrapping_add(1);
         if seq::lt(self.snd_max, self.snd_nxt) {
             self.snd_max = self.snd_nxt;
@@ -501,7 +606,7 @@ impl Tcb {
     }
 
     /// Reads the options of the peer's SYN (RFC 9293 §3.7.1, RFC 7323 §2.2).
-    pub(crate) fn take_syn_options(&mut self, syn: &Segment) {
+    pub(crate) fn take_syn_options(&mut self, syn: &Segment<'_>) {
         self.send_mss = usize::from(syn.mss.unwrap_or(536)).clamp(64, usize::from(self.cfg.mss));
         self.peer_offered_scale = syn.window_scale.is_some();
         // RFC 7323 §2.3: a shift above 14 is taken as 14.
@@ -557,31 +662,17 @@ impl Tcb {
         true
     }
 
-    /// Builds and queues the segment of `len` bytes at `at` (plus our FIN if `fin`).
+    /// Queues the segment of `len` bytes at `at` (plus our FIN if `fin`); its text stays
+    /// in the send buffer until the segment is built.
     fn emit_at(&mut self, at: u32, len: usize, fin: bool, now: Instant) {
-        let offset = at.wrapping_sub(self.buf_seq) as usize;
         let flags = Flags {
             fin,
             psh: len > 0,
             ..Flags::ACK
         };
-        let mut segment = self.segment(at, flags);
-        segment.payload = Vec::with_capacity(len);
-        let (front, back) = self.send_buf.as_slices();
-        let end = offset + len;
-        if offset < front.len() {
-            segment
-                .payload
-                .extend_from_slice(&front[offset..end.min(front.len())]);
-        }
-        if end > front.len() {
-            let from = offset.saturating_sub(front.len());
-            segment
-                .payload
-                .extend_from_slice(&back[from..end - front.len()]);
-        }
-        let end = segment.seq_end();
-        self.outbox.push(segment);
+        let segment = self.segment(at, flags);
+        let end = at.wrapping_add(len as u32 + u32::from(fin));
+        self.outbox.push_back(Queued { segment, text: len });
         if seq::gt(end, self.snd_nxt) {
             self.snd_nxt = end;
         }
@@ -633,6 +724,7 @@ impl Tcb {
         let data_acked = ack.wrapping_sub(self.buf_seq) as i32;
         if data_acked > 0 {
             let n = (data_acked as usize).min(self.send_buf.len());
+            self.pin_outbox();
             self.send_buf.drain(..n);
             self.buf_seq = self.buf_seq.wrapping_add(n as u32);
         }
@@ -699,7 +791,7 @@ impl Tcb {
 
     /// Updates SND.WND from a segment if it is newer (RFC 9293 §3.10.7.4 fifth, the
     /// SND.WL1/SND.WL2 rule). Returns whether the window changed.
-    pub(crate) fn update_window(&mut self, segment: &Segment) -> bool {
+    pub(crate) fn update_window(&mut self, segment: &Segment<'_>) -> bool {
         let newer = seq::lt(self.snd_wl1, segment.seq)
             || (self.snd_wl1 == segment.seq && seq::le(self.snd_wl2, segment.ack));
         if !newer {
@@ -771,27 +863,45 @@ impl Tcb {
 
     /// Accepts the payload of an acceptable segment (already trimmed to the window) and
     /// notes a FIN; returns true when RCV.NXT now covers the peer's FIN.
-    pub(crate) fn accept_text(&mut self, segment: &Segment) -> bool {
+    ///
+    /// The ACK it owes waits for the end of the batch of arrivals (the next poll), so a
+    /// burst is acknowledged once, except that RFC 5681 §4.2 wants one at once for a
+    /// segment out of order or one that fills a gap (the sender's duplicate ACKs and
+    /// recovery depend on them), and RFC 9293 §3.8.6.3 at least one for every second
+    /// full-sized segment.
+    pub(crate) fn accept_text(&mut self, segment: &Segment<'_>) -> bool {
         // Stream position of the segment's first data byte.
         let start_seq = segment.seq.wrapping_add(u32::from(segment.flags.syn));
         let rel = start_seq.wrapping_sub(self.rcv_nxt) as i32;
         let pos = self.rcv_pos as i64 + i64::from(rel);
-        let payload = &segment.payload;
+        let payload = &segment.payload[..];
         if segment.flags.fin {
             let fin_pos = pos + payload.len() as i64;
             if fin_pos >= self.rcv_pos as i64 {
                 self.fin_pos = Some(fin_pos as u64);
             }
         }
+        let out_of_order = pos > self.rcv_pos as i64 || !self.ooo.is_empty();
+        let before = self.rcv_pos;
         if !payload.is_empty() {
             self.store(pos, payload);
         }
+        self.rcv_unacked += (self.rcv_pos - before) as usize;
         // Only segments that occupy sequence space are acknowledged; acknowledging a bare
         // ACK would start an endless exchange of them.
         if !segment.is_empty() {
             self.ack_due = true;
+            self.ack_now |= out_of_order || self.rcv_unacked >= 2 * usize::from(self.cfg.mss);
         }
         self.fin_pos == Some(self.rcv_pos) && !self.fin_received
+    }
+
+    /// Sends the owed ACK now if it cannot wait for the end of the batch.
+    pub(crate) fn send_pressing_ack(&mut self) {
+        if self.ack_now && self.ack_due {
+            self.send_ack();
+        }
+        self.ack_now = false;
     }
 
     /// Places data at stream position `pos`, trimming what was already received or lies
@@ -823,6 +933,11 @@ impl Tcb {
     }
 
     fn deliver(&mut self, data: &[u8]) {
+        if self.recv_buf.capacity() == 0 {
+            // The window promises the whole buffer; taking it at once spares the copies
+            // of growing it step by step (untouched pages cost no memory).
+            self.recv_buf.reserve_exact(self.cfg.recv_buffer);
+        }
         self.recv_buf.extend(data);
         self.rcv_pos += data.len() as u64;
         self.rcv_nxt = self.rcv_nxt.wrapping_add(data.len() as u32);

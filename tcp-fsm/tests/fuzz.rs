@@ -33,7 +33,7 @@ fn config() -> Config {
     }
 }
 
-fn seg(seq: u32, ack: u32, flags: Flags, payload: &[u8]) -> Segment {
+fn seg(seq: u32, ack: u32, flags: Flags, payload: &[u8]) -> Segment<'static> {
     Segment {
         src: Some(remote()),
         dst: Some(local()),
@@ -41,7 +41,7 @@ fn seg(seq: u32, ack: u32, flags: Flags, payload: &[u8]) -> Segment {
         ack,
         flags,
         window: 4000,
-        payload: payload.to_vec(),
+        payload: payload.to_vec().into(),
         ..Segment::default()
     }
 }
@@ -106,7 +106,7 @@ fn in_state(state: StateId) -> Connection {
 }
 
 /// A random segment near the connection's sequence numbers, or anywhere.
-fn random_segment(rng: &mut SplitMix64) -> Segment {
+fn random_segment(rng: &mut SplitMix64) -> Segment<'static> {
     let near = |rng: &mut SplitMix64, base: u32| {
         if rng.chance(0.2) {
             rng.next_u64() as u32

@@ -37,7 +37,7 @@ fn t(ms: u64) -> Instant {
 }
 
 /// A segment from the peer.
-fn seg(seq: u32, ack: u32, flags: Flags, payload: &[u8]) -> Segment {
+fn seg(seq: u32, ack: u32, flags: Flags, payload: &[u8]) -> Segment<'static> {
     Segment {
         src: Some(remote()),
         dst: Some(local()),
@@ -45,7 +45,7 @@ fn seg(seq: u32, ack: u32, flags: Flags, payload: &[u8]) -> Segment {
         ack,
         flags,
         window: WND,
-        payload: payload.to_vec(),
+        payload: payload.to_vec().into(),
         ..Segment::default()
     }
 }
@@ -363,6 +363,81 @@ mod established {
         let mut buf = [0u8; 16];
         assert_eq!(conn.receive(&mut buf), Ok(6));
         assert_eq!(&buf[..6], b"abcdef");
+    }
+
+    /// A batch of arrivals is acknowledged once, when the connection is next polled, as
+    /// long as it holds less than two full-sized segments.
+    #[test]
+    fn a_batch_is_acked_once_at_poll() {
+        let mut conn = established();
+        conn.on_segment(&seg(IRS + 1, ISS + 1, DATA_ACK, &[1; 400]), t(20));
+        conn.on_segment(&seg(IRS + 401, ISS + 1, DATA_ACK, &[2; 400]), t(20));
+        assert!(conn.take_outbox().is_empty());
+        assert_eq!(
+            tick(&mut conn, t(20)),
+            [(ISS + 1, IRS + 801, Flags::ACK, 0)]
+        );
+    }
+
+    /// RFC 9293 §3.8.6.3 (SHLD-19): an ACK for at least every second full-sized segment,
+    /// sent as the second arrives rather than at the end of the batch.
+    #[test]
+    fn every_second_full_sized_segment_is_acked_at_once() {
+        let mut conn = established();
+        conn.on_segment(&seg(IRS + 1, ISS + 1, DATA_ACK, &[1; 1000]), t(20));
+        assert!(conn.take_outbox().is_empty());
+        conn.on_segment(&seg(IRS + 1001, ISS + 1, DATA_ACK, &[2; 1000]), t(20));
+        let out: Vec<_> = conn.take_outbox().iter().map(shape).collect();
+        assert_eq!(out, [(ISS + 1, IRS + 2001, Flags::ACK, 0)]);
+        assert_eq!(tick(&mut conn, t(20)), []);
+    }
+
+    /// RFC 5681 §4.2: a segment out of order, and one that fills the gap, are
+    /// acknowledged as they arrive, so that the sender sees its duplicate ACKs.
+    #[test]
+    fn out_of_order_segments_are_acked_at_once() {
+        let mut conn = established();
+        for gap in [4, 7] {
+            conn.on_segment(&seg(IRS + gap, ISS + 1, DATA_ACK, b"xyz"), t(20));
+        }
+        let out: Vec<_> = conn.take_outbox().iter().map(shape).collect();
+        assert_eq!(out, [(ISS + 1, IRS + 1, Flags::ACK, 0); 2]);
+        conn.on_segment(&seg(IRS + 1, ISS + 1, DATA_ACK, b"abc"), t(21));
+        let out: Vec<_> = conn.take_outbox().iter().map(shape).collect();
+        assert_eq!(out, [(ISS + 1, IRS + 10, Flags::ACK, 0)]);
+    }
+
+    /// Queued segments keep their data in the send buffer until they are built; an ACK
+    /// that frees the buffer before then leaves them their copy.
+    #[test]
+    fn queued_data_survives_an_ack_that_frees_the_buffer() {
+        let mut conn = established();
+        let data: Vec<u8> = (0..2500u32).map(|i| (i % 251) as u8).collect();
+        assert_eq!(conn.send(&data), Ok(2500));
+        conn.poll(t(20));
+        conn.on_segment(&seg(IRS + 1, ISS + 2001, Flags::ACK, b""), t(30));
+        let out = conn.take_outbox();
+        let sent: Vec<u8> = out.iter().flat_map(|s| s.payload.iter().copied()).collect();
+        assert_eq!(sent, data);
+        assert_eq!(conn.tcb().send_queued(), 500);
+    }
+
+    /// Packets are built straight from the send buffer, checksums and all.
+    #[test]
+    fn packets_are_built_from_the_send_buffer() {
+        let mut conn = established();
+        let data: Vec<u8> = (0..2500u32).map(|i| (i % 253) as u8).collect();
+        assert_eq!(conn.send(&data), Ok(2500));
+        conn.poll(t(20));
+        let mut packet = Vec::new();
+        let mut sent = Vec::new();
+        while conn.emit_next(&mut packet) {
+            let segment = Segment::parse(&packet).unwrap();
+            assert_eq!(segment.seq, ISS + 1 + sent.len() as u32);
+            sent.extend_from_slice(&segment.payload);
+        }
+        assert_eq!(sent, data);
+        assert!(!conn.has_output());
     }
 
     /// RFC 9293 §3.10.7.4 first: a segment wholly before RCV.NXT is answered with an ACK.
