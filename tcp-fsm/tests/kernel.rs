@@ -10,12 +10,15 @@
 //! `CI` environment variable is set and one is missing they fail, saying which; outside
 //! CI they print why and pass without running.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddrV4};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use common::sh;
 use sha2::{Digest, Sha256};
 use tcp_fsm::link::SplitMix64;
 use tcp_fsm::tcp::StateId;
@@ -27,53 +30,10 @@ const DEVICE_ADDR: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
 const STACK_ADDR: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
 const TUN_NAME: &str = "tcpfsm0";
 
-/// Returns why the test cannot run here, if it cannot.
-fn missing(needs_nft: bool) -> Option<String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc_geteuid() } != 0 {
-        return Some("not running as root".into());
-    }
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        return Some("/dev/net/tun does not exist".into());
-    }
-    if Command::new("ip").arg("-V").output().is_err() {
-        return Some("the `ip` command (iproute2) is not installed".into());
-    }
-    if needs_nft && Command::new("nft").arg("--version").output().is_err() {
-        return Some("the `nft` command (nftables) is not installed".into());
-    }
-    None
-}
-
-unsafe extern "C" {
-    #[link_name = "geteuid"]
-    fn libc_geteuid() -> u32;
-}
-
 /// Fails in CI, skips elsewhere, when a resource is missing; true when the test may run.
 fn may_run(test: &str, needs_nft: bool) -> bool {
-    match missing(needs_nft) {
-        None => true,
-        Some(reason) if std::env::var_os("CI").is_some() => {
-            panic!("{test}: cannot run in CI: {reason}; .ci/setup-net.sh should provide it")
-        }
-        Some(reason) => {
-            eprintln!("skipping {test}: {reason}");
-            false
-        }
-    }
-}
-
-fn sh(args: &[&str]) {
-    let output = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("running {args:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let tools: &[&str] = if needs_nft { &["ip", "nft"] } else { &["ip"] };
+    common::may_run(test, tools, true)
 }
 
 /// A network namespace, deleted on drop.

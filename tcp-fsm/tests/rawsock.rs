@@ -7,12 +7,15 @@
 //! Needs root, `ip`, `nft` and `ethtool`: in CI a missing one fails the test, elsewhere it
 //! is skipped with the reason printed.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddrV4};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use common::sh;
 use sha2::{Digest, Sha256};
 use tcp_fsm::link::SplitMix64;
 use tcp_fsm::tun::enter_netns;
@@ -22,43 +25,8 @@ const OURS: Ipv4Addr = Ipv4Addr::new(10, 88, 0, 2);
 const KERNEL: Ipv4Addr = Ipv4Addr::new(10, 88, 0, 1);
 const SIZE: usize = 4 << 20;
 
-unsafe extern "C" {
-    fn geteuid() -> u32;
-}
-
 fn may_run(test: &str) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let reason = if unsafe { geteuid() } != 0 {
-        Some("not running as root".to_string())
-    } else {
-        ["ip", "nft", "ethtool"]
-            .into_iter()
-            .find(|tool| Command::new(tool).arg("--version").output().is_err())
-            .map(|tool| format!("the `{tool}` command is not installed"))
-    };
-    match reason {
-        None => true,
-        Some(reason) if std::env::var_os("CI").is_some() => {
-            panic!("{test}: cannot run in CI: {reason}; .ci/setup-net.sh should provide it")
-        }
-        Some(reason) => {
-            eprintln!("skipping {test}: {reason}");
-            false
-        }
-    }
-}
-
-fn sh(args: &[&str]) -> String {
-    let output = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .expect("spawn");
-    assert!(
-        output.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    common::may_run(test, &["ip", "nft", "ethtool"], false)
 }
 
 /// Two namespaces joined by a veth pair, deleted on drop.
