@@ -416,15 +416,9 @@ impl Connection {
         let flags = segment.flags;
         let tcb = self.tcb_mut();
         if flags.ack && !segment.acks_within(tcb.iss, tcb.snd_max) {
-            // First, check the ACK: it must acknowledge our SYN and nothing beyond.
-            if !flags.rst {
-                let rst = Segment {
-                    src: segment.dst,
-                    dst: segment.src,
-                    seq: segment.ack,
-                    flags: Flags::RST,
-                    ..Segment::default()
-                };
+            // First, check the ACK: it must acknowledge our SYN and nothing beyond;
+            // an unacceptable one gets <SEQ=SEG.ACK><CTL=RST>, unless it is an RST.
+            if let Some(rst) = reset_for(segment) {
                 tcb.queue_segment(rst);
             }
             return;
@@ -575,14 +569,10 @@ impl Connection {
         let tcb = self.tcb_mut();
         if state == StateId::SynReceived {
             if !segment.acks_within(tcb.snd_una, tcb.snd_max) {
-                let rst = Segment {
-                    src: segment.dst,
-                    dst: segment.src,
-                    seq: segment.ack,
-                    flags: Flags::RST,
-                    ..Segment::default()
-                };
-                tcb.queue_segment(rst);
+                // The ACK bit is on here, so this is <SEQ=SEG.ACK><CTL=RST>.
+                if let Some(rst) = reset_for(segment) {
+                    tcb.queue_segment(rst);
+                }
                 return false;
             }
             tcb.ack_advances(segment.ack, now);
