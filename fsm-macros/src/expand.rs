@@ -130,8 +130,8 @@ fn states(model: &Model<'_>, names: &Names) -> TokenStream {
                 }
             },
             fields => {
-                let fields = public_fields(fields);
                 let semi = matches!(fields, Fields::Unnamed(_)).then(|| quote!(;));
+                let fields = public_fields(fields);
                 quote! {
                     #[doc = #doc]
                     #(#attrs)*
@@ -202,17 +202,28 @@ fn states(model: &Model<'_>, names: &Names) -> TokenStream {
     out
 }
 
-/// Fields of a state with data: a field without a visibility becomes `pub`, since a
-/// private field of the generated module would be out of reach of the declaring module.
-fn public_fields(fields: &Fields) -> Fields {
-    let mut fields: Fields = fields.clone();
-    for field in fields.iter_mut() {
-        field.vis = match &field.vis {
-            Visibility::Inherited => syn::parse_quote!(pub),
-            other => syn::parse2(nested_vis(other)).unwrap_or(Visibility::Inherited),
+/// Fields of a state with data, as tokens: a field without a visibility becomes `pub`,
+/// since a private field of the generated module would be out of reach of the declaring
+/// module. Written out field by field rather than by cloning `syn::Fields`, so that syn
+/// is built without its `clone-impls` feature.
+fn public_fields(fields: &Fields) -> TokenStream {
+    let each = fields.iter().map(|field| {
+        let attrs = &field.attrs;
+        let vis = match &field.vis {
+            Visibility::Inherited => quote!(pub),
+            other => nested_vis(other),
         };
+        let ty = &field.ty;
+        match &field.ident {
+            Some(ident) => quote!(#(#attrs)* #vis #ident: #ty),
+            None => quote!(#(#attrs)* #vis #ty),
+        }
+    });
+    match fields {
+        Fields::Named(_) => quote!({ #(#each),* }),
+        Fields::Unnamed(_) => quote!(( #(#each),* )),
+        Fields::Unit => TokenStream::new(),
     }
-    fields
 }
 
 fn state_doc(model: &Model<'_>, index: usize) -> String {
