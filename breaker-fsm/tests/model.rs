@@ -505,13 +505,7 @@ fn run_case(seed: u64) -> Vec<(StateId, StateId)> {
             );
         }
     }
-    let moves: Vec<(StateId, StateId)> = rig
-        .breaker
-        .metrics()
-        .transitions
-        .iter()
-        .map(|t| (t.from, t.to))
-        .collect();
+    let moves = rig.moves();
     let expected = &model.transitions[model.transitions.len().saturating_sub(moves.len())..];
     assert_eq!(moves, expected, "seed {seed}");
     model.transitions

@@ -652,13 +652,7 @@ fn manual_controls_move_between_every_manual_state() {
     rig.breaker.disable();
     rig.breaker.force_open();
     rig.breaker.reset();
-    let moves: Vec<(StateId, StateId)> = rig
-        .breaker
-        .metrics()
-        .transitions
-        .iter()
-        .map(|t| (t.from, t.to))
-        .collect();
+    let moves = rig.moves();
     use StateId::*;
     assert_eq!(
         moves,

@@ -15,7 +15,6 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddrV4};
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use common::sh;
@@ -41,12 +40,7 @@ struct Netns(String);
 
 impl Netns {
     fn new() -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "tcpfsm-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = format!("tcpfsm-{}", common::unique_suffix());
         sh(&["ip", "netns", "add", &name]);
         sh(&["ip", "-n", &name, "link", "set", "lo", "up"]);
         Netns(name)

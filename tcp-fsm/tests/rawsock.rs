@@ -12,7 +12,6 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddrV4};
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use common::sh;
@@ -37,12 +36,7 @@ struct Pair {
 
 impl Pair {
     fn new() -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let n = format!(
-            "{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
+        let n = common::unique_suffix();
         let pair = Pair {
             ours: format!("tcpraw-a-{n}"),
             kernel: format!("tcpraw-b-{n}"),

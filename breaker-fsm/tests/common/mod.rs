@@ -7,6 +7,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use breaker_fsm::breaker::StateId;
 use breaker_fsm::clock::ManualClock;
 use breaker_fsm::config::{Config, Settings};
 use breaker_fsm::{CallError, CircuitBreaker};
@@ -18,6 +19,16 @@ pub struct Rig {
 }
 
 impl Rig {
+    /// Every transition the breaker has made, as (from, to), oldest first.
+    pub fn moves(&self) -> Vec<(StateId, StateId)> {
+        self.breaker
+            .metrics()
+            .transitions
+            .iter()
+            .map(|t| (t.from, t.to))
+            .collect()
+    }
+
     pub fn new(settings: Settings) -> Rig {
         let config = settings.build().expect("test settings are valid");
         Rig::with_config(config)

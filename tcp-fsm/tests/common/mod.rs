@@ -2,6 +2,7 @@
 //! running the `ip`, `nft` and `ethtool` commands that set up their namespaces.
 
 use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Why a test that needs root, these commands and (if `needs_tun`) `/dev/net/tun`
 /// cannot run on this machine, if it cannot.
@@ -51,4 +52,15 @@ pub fn sh(args: &[&str]) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A suffix no other namespace of this machine's test runs has: the process id and a
+/// counter, so that tests running at once, in one process or several, never collide.
+pub fn unique_suffix() -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
