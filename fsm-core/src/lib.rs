@@ -46,14 +46,15 @@
 //! | item | what it is |
 //! |---|---|
 //! | `Door<S, H = NoHistory>` | the machine in state `S`: the context, the state's data and a [`Recorder`] `H`; nothing else, so a move never allocates |
-//! | `door::Closed`, ... | one type per state: zero-sized for a unit state, a struct for a state with data; sealed |
+//! | `door::Closed`, ... | one type per state: zero-sized for a unit state, a struct for a state with data; sealed. No derives: write `#[derive(..)]` on a state to give it some |
 //! | `door::event::open`, ... | one zero-sized type per event, naming an edge at compile time |
+//! | `door::DoorState` | the sealed trait of the door's states: each state's `ID` and legal `Moves` |
 //! | `door::Edge<E, Moves>` | the edge trait, implemented exactly for the declared edges; its error names the legal moves |
 //! | `Door::<S, H>::transition`, `transition_with` | the primitive that moves along a declared edge, for writing your own consuming methods |
 //! | `Door::open`, ... | one consuming method per event (visibility set by `transitions:`) |
 //! | `door::cap::CanKnock`, ... | one trait per declared capability (`knock`), implemented for the states that have it |
 //! | `door::Runtime<H>` | the enum over all states, with `fire(Event)`; see [`Runtime`] |
-//! | `door::StateId`, `door::EventId`, `door::Event` | identifiers, and run-time events |
+//! | `door::StateId`, `door::EventId`, `door::Event` | identifiers, and run-time events (`Event` is `Copy` when no event carries data) |
 //! | `door::Spec` | implements [`Machine`]: the `const` [`Table`], rendered by [`Table::mermaid`] and [`Table::dot`] |
 //!
 //! The declaration syntax, and the rules it is checked against, are documented on
@@ -87,7 +88,7 @@ pub mod walk;
 
 pub use diagram::{Dot, Mermaid};
 pub use history::{Breadcrumb, History, NoHistory, Recorder};
-pub use machine::{EdgeInfo, Id, Machine, State, StateInfo, Table, UnitState};
+pub use machine::{EdgeInfo, Id, Machine, StateInfo, Table, UnitState};
 pub use runtime::{Rejected, Runtime, RuntimeEvent};
 
 /// Declares a typestate machine. See the [crate documentation](crate) for an overview.
@@ -136,12 +137,80 @@ pub struct ReadmeDoctests;
 pub struct GuideDoctests;
 
 /// Items used by the code that `machine!` generates. Not public API.
+///
+/// The helpers here keep the expansion small: what would otherwise be written out once
+/// per state or per edge is written once, here, and called with a few tokens.
 #[doc(hidden)]
 pub mod __private {
+    use core::fmt;
+    use core::mem::size_of;
+
     pub use static_assertions;
 
     #[cfg(feature = "serde")]
     pub use serde;
+
+    use crate::machine::EdgeInfo;
+
+    /// Whether machine type `M` in a unit state `S` with context `C` is exactly the
+    /// context: `S` is zero-sized and adds nothing.
+    pub const fn unit_layout<M, C, S>() -> bool {
+        size_of::<S>() == 0 && size_of::<M>() == size_of::<C>()
+    }
+
+    /// Whether machine type `M` in a state `S` with data is exactly the context and the
+    /// data, laid out as a pair.
+    pub const fn data_layout<M, C, S>() -> bool {
+        size_of::<M>() == size_of::<(C, S)>()
+    }
+
+    /// Whether every one of `checks` holds.
+    pub const fn all(checks: &[bool]) -> bool {
+        let mut i = 0;
+        while i < checks.len() {
+            if !checks[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+
+    /// The edges of a table from `[from, event, to]` triples of indices.
+    pub const fn edges<const N: usize>(raw: [[usize; 3]; N]) -> [EdgeInfo; N] {
+        let mut out = [EdgeInfo::new(0, 0, 0); N];
+        let mut i = 0;
+        while i < N {
+            let [from, event, to] = raw[i];
+            out[i] = EdgeInfo::new(from, event, to);
+            i += 1;
+        }
+        out
+    }
+
+    /// How a machine prints with `{:?}`: its name and state only, since the context and
+    /// the history need not be `Debug`.
+    pub struct MachineDebug<I>(pub &'static str, pub I);
+
+    impl<I: fmt::Debug> fmt::Debug for MachineDebug<I> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct(self.0)
+                .field("state", &self.1)
+                .finish_non_exhaustive()
+        }
+    }
+
+    /// How the run-time enum prints with `{:?}`: `State(Machine { state: State, .. })`,
+    /// as a derive would print it.
+    pub fn debug_runtime<I: crate::Id>(
+        f: &mut fmt::Formatter<'_>,
+        machine: &'static str,
+        state: I,
+    ) -> fmt::Result {
+        f.debug_tuple(state.name())
+            .field(&MachineDebug(machine, state))
+            .finish()
+    }
 }
 
 /// Emits its input only when fsm-core's `serde` feature is on. Not public API.

@@ -43,12 +43,6 @@ pub trait Machine: 'static {
     }
 }
 
-/// A state type of machine `M`: a zero-sized marker, or a struct of per-state data.
-pub trait State<M: Machine> {
-    /// This state's identifier.
-    const ID: M::StateId;
-}
-
 /// A unit state: one that carries no data, so it can be entered without a value.
 pub trait UnitState: Sized {
     /// The state's only value.

@@ -2,7 +2,7 @@
 
 use core::mem::size_of;
 
-use fsm_core::{Machine, State, UnitState, machine};
+use fsm_core::{Machine, UnitState, machine};
 
 /// What a door remembers across states.
 #[derive(Debug, Default, PartialEq)]
@@ -116,17 +116,12 @@ fn one_event_may_leave_several_states() {
 
 #[test]
 fn state_types_and_edges_know_their_identifiers() {
-    assert_eq!(
-        <door::Locked as State<door::Spec>>::ID,
-        door::StateId::Locked
-    );
-    assert_eq!(
-        <door::Locked as door::Edge<
-            door::event::unlock,
-            <door::Locked as door::DoorState>::Moves,
-        >>::EVENT,
-        door::EventId::Unlock
-    );
+    assert_eq!(<door::Locked as door::DoorState>::ID, door::StateId::Locked);
+    // The edge's target, as a type: `Locked + unlock => Closed`.
+    let _: <door::Locked as door::Edge<
+        door::event::unlock,
+        <door::Locked as door::DoorState>::Moves,
+    >>::To = door::Closed;
     assert!(matches!(<door::Gone as UnitState>::VALUE, door::Gone));
 }
 

@@ -2,6 +2,11 @@
 //!
 //! Everything generated names `fsm_core` paths (or `core`) only, so a user depends on
 //! `fsm-core` alone. The layout of the output is described in fsm-core's crate docs.
+//!
+//! The expansion is kept small on purpose: its size is what a user's every `cargo check`
+//! pays for. What is the same for every state or edge lives in fsm-core (`__private`) or
+//! in one generic impl, and what must be written per state or per edge is written once:
+//! one impl per edge, one match arm per edge in `fire`, one triple in the table.
 
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -46,6 +51,17 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
         machine, module, ..
     } = &names;
     let module_doc = format!("States, events and run-time types of the [`{machine}`] machine.");
+    let not_an_event = format!("`{{Self}}` is not an event of `{machine}`");
+    let not_an_event_label = format!("not one of `{module}::event`");
+    let event_list: Vec<String> = model
+        .events
+        .iter()
+        .map(|event| format!("`{}`", names::unraw(event)))
+        .collect();
+    let events_note = format!(
+        "the events of `{machine}` are the types in `{module}::event`: {}",
+        event_list.join(", ")
+    );
     let body = [
         states(model, &names),
         events(model, &names),
@@ -68,11 +84,17 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             use super::*;
 
             mod sealed {
-                pub trait Sealed {}
-                /// Implemented for a state exactly where it has an edge on event `E`: as a
-                /// supertrait of `Edge`, it keeps other crates from adding edges, without
-                /// adding a second error to an illegal move.
-                pub trait EdgeOf<E> {}
+                /// Passed to a hidden method of the state trait: a crate that cannot name
+                /// it cannot implement the trait, so no other crate can add a state.
+                pub struct Token;
+
+                /// Implemented for this machine's event types only: as the bound on
+                /// `Edge`'s event, it keeps other crates from adding edges.
+                #[diagnostic::on_unimplemented(message = #not_an_event, label = #not_an_event_label, note = #events_note)]
+                pub trait EventType {
+                    /// The event's identifier, for the history.
+                    const ID: super::EventId;
+                }
             }
 
             #(#body)*
@@ -106,7 +128,6 @@ fn states(model: &Model<'_>, names: &Names) -> TokenStream {
         machine,
         state_trait,
         item_vis,
-        context,
         ..
     } = names;
     let mut out = TokenStream::new();
@@ -118,11 +139,13 @@ fn states(model: &Model<'_>, names: &Names) -> TokenStream {
             quote!(event::#event,)
         });
         let doc = state_doc(model, index);
+        // No derives: a marker has no behaviour to print or compare, and every derive is
+        // an impl per state that each `cargo check` pays for. A user who wants them writes
+        // them on the state, and they are passed through with the other attributes.
         let definition = match &state.fields {
             Fields::Unit => quote! {
                 #[doc = #doc]
                 #(#attrs)*
-                #[derive(Debug, Clone, Copy)]
                 #item_vis struct #name;
 
                 impl ::fsm_core::UnitState for #name {
@@ -143,42 +166,18 @@ fn states(model: &Model<'_>, names: &Names) -> TokenStream {
         out.extend(quote! {
             #definition
 
-            impl sealed::Sealed for #name {}
-
-            impl ::fsm_core::State<Spec> for #name {
-                const ID: StateId = StateId::#name;
-            }
-
             impl #state_trait for #name {
+                const ID: StateId = StateId::#name;
                 type Moves = (#(#moves)*);
 
                 #[inline(always)]
-                fn __into_runtime<H>(machine: #machine<Self, H>) -> Runtime<H> {
+                fn __into_runtime<H>(machine: #machine<Self, H>, _: sealed::Token) -> Runtime<H> {
                     Runtime::#name(machine)
                 }
             }
         });
     }
-    // What the framework promises about size, checked once for all states: a unit state
-    // is zero-sized and adds nothing to the machine, a state with data adds exactly its
-    // data. One `const` item, since an item per state costs compile time on big machines.
-    let sizes = model.states.iter().map(|state| {
-        let name = &state.name;
-        match &state.fields {
-            Fields::Unit => quote! {
-                ::fsm_core::__private::static_assertions::const_assert!(
-                    ::core::mem::size_of::<#name>() == 0
-                        && ::core::mem::size_of::<#machine<#name>>() == ::core::mem::size_of::<#context>()
-                );
-            },
-            _ => quote! {
-                ::fsm_core::__private::static_assertions::const_assert!(
-                    ::core::mem::size_of::<#machine<#name>>() == ::core::mem::size_of::<(#context, #name)>()
-                );
-            },
-        }
-    });
-    out.extend(quote!(#(#sizes)*));
+    out.extend(layout_assertion(model, names));
     let trait_doc = format!("A state of [`{machine}`]. Sealed: only the declared states have it.");
     let not_a_state = format!("`{{Self}}` is not a state of `{machine}`");
     let states_list: Vec<String> = model
@@ -190,16 +189,41 @@ fn states(model: &Model<'_>, names: &Names) -> TokenStream {
     out.extend(quote! {
         #[doc = #trait_doc]
         #[diagnostic::on_unimplemented(message = #not_a_state, note = #states_note)]
-        #item_vis trait #state_trait: sealed::Sealed + ::fsm_core::State<Spec> + ::core::marker::Sized {
+        #item_vis trait #state_trait: ::core::marker::Sized {
+            /// This state's identifier.
+            const ID: StateId;
+
             /// The events legal in this state, as a tuple of event types. Compile errors
             /// for an illegal move print it as the list of legal moves.
             type Moves;
 
             #[doc(hidden)]
-            fn __into_runtime<H>(machine: #machine<Self, H>) -> Runtime<H>;
+            fn __into_runtime<H>(machine: #machine<Self, H>, _: sealed::Token) -> Runtime<H>;
         }
     });
     out
+}
+
+/// What the framework promises about size, checked at compile time for all states in one
+/// `const_assert!`: a unit state is zero-sized and adds nothing to the machine, a state
+/// with data adds exactly its data.
+fn layout_assertion(model: &Model<'_>, names: &Names) -> TokenStream {
+    let Names {
+        machine, context, ..
+    } = names;
+    let checks = model.states.iter().map(|state| {
+        let name = &state.name;
+        match &state.fields {
+            Fields::Unit => quote!(__p::unit_layout::<#machine<#name>, #context, #name>()),
+            _ => quote!(__p::data_layout::<#machine<#name>, #context, #name>()),
+        }
+    });
+    quote! {
+        const _: () = {
+            use ::fsm_core::__private as __p;
+            __p::static_assertions::const_assert!(__p::all(&[#(#checks),*]));
+        };
+    }
 }
 
 /// Fields of a state with data, as tokens: a field without a visibility becomes `pub`,
@@ -256,23 +280,30 @@ fn events(model: &Model<'_>, names: &Names) -> TokenStream {
     let Names {
         machine, item_vis, ..
     } = names;
-    let markers = model.events.iter().map(|event| {
-        let doc = format!(
-            "Event `{}` of [`{machine}`](super::{machine}), as a type.",
-            names::unraw(event)
-        );
+    let markers = model
+        .events
+        .iter()
+        .map(|event| quote!(#item_vis struct #event;));
+    let ids = model.events.iter().map(|event| {
+        let variant = event_variant(event);
         quote! {
-            #[doc = #doc]
-            #item_vis struct #event;
+            impl sealed::EventType for event::#event {
+                const ID: EventId = EventId::#variant;
+            }
         }
     });
-    let doc = format!("The events of [`{machine}`](super::{machine}) as zero-sized types.");
+    let doc = format!(
+        "The events of [`{machine}`](super::{machine}) as zero-sized types, one per event \
+         name in the declaration: `event::open` names the `open` edges at compile time."
+    );
     quote! {
         #[doc = #doc]
-        #[allow(missing_debug_implementations)]
+        #[allow(missing_docs, missing_debug_implementations)]
         #item_vis mod event {
             #(#markers)*
         }
+
+        #(#ids)*
 
         /// Never inhabited: two extra edge impls on every state keep the compiler from
         /// guessing the event from a state's only edge, so an illegal move is reported as
@@ -281,6 +312,14 @@ fn events(model: &Model<'_>, names: &Names) -> TokenStream {
         #item_vis enum __NoEvent {}
         #[doc(hidden)]
         #item_vis enum __NoEvent2 {}
+
+        impl sealed::EventType for __NoEvent {
+            const ID: EventId = ::core::panic!("`__NoEvent` is uninhabited");
+        }
+
+        impl sealed::EventType for __NoEvent2 {
+            const ID: EventId = ::core::panic!("`__NoEvent2` is uninhabited");
+        }
     }
 }
 
@@ -299,14 +338,15 @@ fn edge_trait(model: &Model<'_>, names: &Names) -> TokenStream {
     let label = "no `{E}` edge leaves `{Self}`".to_owned();
     let note = "legal moves from `{Self}`: {Moves}".to_owned();
     let doc = format!(
-        "The edges of [`{machine}`]: `S: Edge<E, <S as #state_trait>::Moves, To = T>` holds exactly when the \
-         declaration has the edge `S + e => T`."
+        "The edges of [`{machine}`]: `S: Edge<E, <S as {state_trait}>::Moves, To = T>` holds \
+         exactly when the declaration has the edge `S + e => T`."
     );
     let impls = model.edges.iter().map(|edge| {
         let from = &model.states[edge.from].name;
         let to = &model.states[edge.to].name;
         let event = model.events[edge.event];
-        let variant = event_variant(event);
+        // The legal moves are written out rather than named as `<From as ..>::Moves`:
+        // error messages list the impls as written, and a list of events reads better.
         let moves = model.edges_from(edge.from).map(|e| {
             let event = model.events[e.event];
             quote!(event::#event,)
@@ -314,29 +354,20 @@ fn edge_trait(model: &Model<'_>, names: &Names) -> TokenStream {
         // Spanned at the declared edge, so that "but `Edge<unlock, ..>` is implemented"
         // in an illegal move's error points at the line that declares that edge.
         quote_spanned! {event.span()=>
-            impl sealed::EdgeOf<event::#event> for #from {}
-
             impl Edge<event::#event, (#(#moves)*)> for #from {
                 type To = #to;
-                const EVENT: EventId = EventId::#variant;
             }
         }
     });
     quote! {
         #[doc = #doc]
         #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
-        #item_vis trait Edge<E, Moves>: #state_trait + sealed::EdgeOf<E> {
+        #item_vis trait Edge<E: sealed::EventType, Moves>: #state_trait {
             /// The state the edge enters.
             type To: #state_trait;
-
-            /// The event's identifier, for the history.
-            const EVENT: EventId;
         }
 
         #(#impls)*
-
-        impl<S: #state_trait> sealed::EdgeOf<__NoEvent> for S {}
-        impl<S: #state_trait> sealed::EdgeOf<__NoEvent2> for S {}
 
         // Never used: no value of `__NoEvent` exists, so no move can name these edges.
         // Two blanket impls rather than one concrete impl per state: a blanket impl is
@@ -344,12 +375,10 @@ fn edge_trait(model: &Model<'_>, names: &Names) -> TokenStream {
         // move's error, so the error shows only the declared edges.
         impl<S: #state_trait> Edge<__NoEvent, S::Moves> for S {
             type To = S;
-            const EVENT: EventId = ::core::panic!("`__NoEvent` is uninhabited");
         }
 
         impl<S: #state_trait> Edge<__NoEvent2, S::Moves> for S {
             type To = S;
-            const EVENT: EventId = ::core::panic!("`__NoEvent2` is uninhabited");
         }
     }
 }
@@ -366,6 +395,7 @@ fn machine_type(model: &Model<'_>, names: &Names) -> TokenStream {
     let initial = &model.states[model.initial].name;
     let attrs = &model.decl.attrs;
     let doc = machine_doc(model);
+    let machine_name = names::unraw(machine);
     quote! {
         #(#attrs)*
         #[doc = #doc]
@@ -431,7 +461,7 @@ fn machine_type(model: &Model<'_>, names: &Names) -> TokenStream {
             /// The current state's identifier.
             #[inline(always)]
             #item_vis fn state_id(&self) -> StateId {
-                <S as ::fsm_core::State<Spec>>::ID
+                <S as #state_trait>::ID
             }
 
             /// Ends the machine, keeping its context.
@@ -443,7 +473,7 @@ fn machine_type(model: &Model<'_>, names: &Names) -> TokenStream {
             /// The machine as the run-time enum over all states.
             #[inline(always)]
             #item_vis fn into_runtime(self) -> Runtime<H> {
-                S::__into_runtime(self)
+                S::__into_runtime(self, sealed::Token)
             }
         }
 
@@ -455,10 +485,12 @@ fn machine_type(model: &Model<'_>, names: &Names) -> TokenStream {
             #[inline(always)]
             #move_vis fn transition<E, T>(self, event: E, to: T) -> #machine<T, H>
             where
+                E: sealed::EventType,
                 S: Edge<E, <S as #state_trait>::Moves, To = T>,
                 T: #state_trait,
             {
-                self.transition_with(event, |_, _| to)
+                let _ = event;
+                self.enter(<E as sealed::EventType>::ID, to)
             }
 
             /// Moves along the declared edge `S + event => T`, building the new state from
@@ -466,6 +498,7 @@ fn machine_type(model: &Model<'_>, names: &Names) -> TokenStream {
             #[inline(always)]
             #move_vis fn transition_with<E, T, F>(self, event: E, enter: F) -> #machine<T, H>
             where
+                E: sealed::EventType,
                 S: Edge<E, <S as #state_trait>::Moves, To = T>,
                 T: #state_trait,
                 F: ::core::ops::FnOnce(S, &mut #context) -> T,
@@ -473,20 +506,33 @@ fn machine_type(model: &Model<'_>, names: &Names) -> TokenStream {
                 let _ = event;
                 let #machine { mut context, state, mut history } = self;
                 history.record(
-                    <S as ::fsm_core::State<Spec>>::ID,
-                    <S as Edge<E, <S as #state_trait>::Moves>>::EVENT,
-                    <T as ::fsm_core::State<Spec>>::ID,
+                    <S as #state_trait>::ID,
+                    <E as sealed::EventType>::ID,
+                    <T as #state_trait>::ID,
                 );
                 let state = enter(state, &mut context);
                 #machine { context, state, history }
+            }
+
+            /// Records the move from `S` on `event` and enters `to`. Private to this
+            /// module and unchecked: `transition` checks the edge at compile time, and
+            /// `fire` takes only the declared edges, written from the same table.
+            #[inline(always)]
+            fn enter<T: #state_trait>(self, event: EventId, to: T) -> #machine<T, H> {
+                let #machine { context, mut history, .. } = self;
+                history.record(
+                    <S as #state_trait>::ID,
+                    event,
+                    <T as #state_trait>::ID,
+                );
+                #machine { context, state: to, history }
             }
         }
 
         impl<S: #state_trait, H> ::core::fmt::Debug for #machine<S, H> {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.debug_struct(::core::stringify!(#machine))
-                    .field("state", &<S as ::fsm_core::State<Spec>>::ID)
-                    .finish_non_exhaustive()
+                let state = <S as #state_trait>::ID;
+                ::core::fmt::Debug::fmt(&::fsm_core::__private::MachineDebug(#machine_name, state), f)
             }
         }
     }
@@ -501,6 +547,7 @@ fn event_methods(model: &Model<'_>, names: &Names) -> TokenStream {
     } = names;
     let methods = model.events.iter().enumerate().map(|(index, event)| {
         let doc = event_doc(model, index);
+        let variant = event_variant(event);
         // Spanned at the event's first edge: an illegal call's "required by this bound"
         // note then points at the declaration rather than at the whole macro call.
         let span = event.span();
@@ -513,7 +560,7 @@ fn event_methods(model: &Model<'_>, names: &Names) -> TokenStream {
                     S: Edge<event::#event, <S as #state_trait>::Moves, To = T>,
                     T: #state_trait + ::fsm_core::UnitState,
                 {
-                    self.transition(event::#event, <T as ::fsm_core::UnitState>::VALUE)
+                    self.enter(EventId::#variant, T::VALUE)
                 }
             },
             Some(_) => quote_spanned! {span=>
@@ -524,11 +571,13 @@ fn event_methods(model: &Model<'_>, names: &Names) -> TokenStream {
                     S: Edge<event::#event, <S as #state_trait>::Moves, To = T>,
                     T: #state_trait,
                 {
-                    self.transition(event::#event, to)
+                    self.enter(EventId::#variant, to)
                 }
             },
         }
     });
+    // The bound on `S` is the check that the edge is declared, so the body may take the
+    // unchecked `enter`.
     quote! {
         impl<S: #state_trait, H: ::fsm_core::Recorder<Spec>> #machine<S, H> {
             #(#methods)*
@@ -637,22 +686,16 @@ fn runtime(model: &Model<'_>, names: &Names) -> TokenStream {
         context,
         ..
     } = names;
+    let machine_name = names::unraw(machine);
     let state_names: Vec<&Ident> = model.states.iter().map(|state| &state.name).collect();
     let arms = model.edges.iter().map(|edge| {
         let from = &model.states[edge.from].name;
         let to = &model.states[edge.to].name;
-        let event = model.events[edge.event];
-        let variant = event_variant(event);
+        let variant = event_variant(model.events[edge.event]);
         if model.has_data(edge.to) {
-            quote! {
-                (Runtime::#from(machine), Event::#variant(to)) =>
-                    ::core::result::Result::Ok(Runtime::#to(machine.transition(event::#event, to))),
-            }
+            quote!((R::#from(m), Event::#variant(to)) => R::#to(m.enter(EventId::#variant, to)),)
         } else {
-            quote! {
-                (Runtime::#from(machine), Event::#variant) =>
-                    ::core::result::Result::Ok(Runtime::#to(machine.transition(event::#event, #to))),
-            }
+            quote!((R::#from(m), Event::#variant) => R::#to(m.enter(EventId::#variant, #to)),)
         }
     });
     let doc = format!(
@@ -661,12 +704,17 @@ fn runtime(model: &Model<'_>, names: &Names) -> TokenStream {
     );
     quote! {
         #[doc = #doc]
-        #[derive(Debug)]
+        #[allow(missing_docs)]
         #item_vis enum Runtime<H = ::fsm_core::NoHistory> {
-            #(
-                #[allow(missing_docs)]
-                #state_names(#machine<#state_names, H>),
-            )*
+            #(#state_names(#machine<#state_names, H>),)*
+        }
+
+        /// Prints the state, as `State(Machine { state: State, .. })`; the context and the
+        /// history need not be `Debug`.
+        impl<H> ::core::fmt::Debug for Runtime<H> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                ::fsm_core::__private::debug_runtime(f, #machine_name, self.state_id())
+            }
         }
 
         impl<S: #state_trait, H> ::core::convert::From<#machine<S, H>> for Runtime<H> {
@@ -688,21 +736,21 @@ fn runtime(model: &Model<'_>, names: &Names) -> TokenStream {
             /// The context, which travels through every state.
             #item_vis fn context(&self) -> &#context {
                 match self {
-                    #(Runtime::#state_names(machine) => machine.context(),)*
+                    #(Runtime::#state_names(m) => &m.context,)*
                 }
             }
 
             /// The context, mutably.
             #item_vis fn context_mut(&mut self) -> &mut #context {
                 match self {
-                    #(Runtime::#state_names(machine) => machine.context_mut(),)*
+                    #(Runtime::#state_names(m) => &mut m.context,)*
                 }
             }
 
             /// The history recorder.
             #item_vis fn history(&self) -> &H {
                 match self {
-                    #(Runtime::#state_names(machine) => machine.history(),)*
+                    #(Runtime::#state_names(m) => &m.history,)*
                 }
             }
         }
@@ -715,11 +763,16 @@ fn runtime(model: &Model<'_>, names: &Names) -> TokenStream {
             /// [`Rejected`](::fsm_core::Rejected), holding the machine unchanged and the
             /// event, when the current state has no edge for `event`.
             #[inline]
+            // A machine without edges has only the refusing arm, so `Ok` is unreachable.
+            #[allow(unreachable_code)]
             #item_vis fn fire(self, event: Event) -> ::core::result::Result<Self, ::fsm_core::Rejected<Self>> {
-                match (self, event) {
+                use Runtime as R;
+                ::core::result::Result::Ok(match (self, event) {
                     #(#arms)*
-                    (machine, event) => ::core::result::Result::Err(::fsm_core::Rejected::new(machine, event)),
-                }
+                    (machine, event) => {
+                        return ::core::result::Result::Err(::fsm_core::Rejected::new(machine, event));
+                    }
+                })
             }
         }
 
@@ -749,50 +802,19 @@ fn identifiers(model: &Model<'_>, names: &Names) -> TokenStream {
         machine, item_vis, ..
     } = names;
     let state_names: Vec<&Ident> = model.states.iter().map(|state| &state.name).collect();
-    let state_strings: Vec<String> = state_names.iter().map(|name| names::unraw(name)).collect();
     let event_variants: Vec<Ident> = model.events.iter().map(|e| event_variant(e)).collect();
-    let event_strings: Vec<String> = model.events.iter().map(|e| names::unraw(e)).collect();
+    let variant_strings: Vec<String> = event_variants.iter().map(names::unraw).collect();
+    let event_count = Literal::usize_unsuffixed(model.events.len());
 
-    let runtime_variants = model.events.iter().enumerate().map(|(index, event)| {
-        let variant = &event_variants[index];
-        let doc = format!("Event `{}`.", names::unraw(event));
-        match model.data_target(index) {
-            Some(target) => {
-                let target = &model.states[target].name;
-                quote!(#[doc = #doc] #variant(#target),)
-            }
-            None => quote!(#[doc = #doc] #variant,),
-        }
-    });
-    let id_arms = model.events.iter().enumerate().map(|(index, _)| {
-        let variant = &event_variants[index];
-        match model.data_target(index) {
-            Some(_) => quote!(Event::#variant(_) => EventId::#variant,),
-            None => quote!(Event::#variant => EventId::#variant,),
-        }
-    });
-    let unit_arms = model.events.iter().enumerate().map(|(index, _)| {
-        let variant = &event_variants[index];
-        match model.data_target(index) {
-            Some(_) => quote!(EventId::#variant => ::core::option::Option::None,),
-            None => quote!(EventId::#variant => ::core::option::Option::Some(Event::#variant),),
-        }
-    });
+    let run_time_event = run_time_event(model, names);
     let state_doc = format!("The states of [`{machine}`], by name.");
     let event_id_doc = format!("The events of [`{machine}`], by name.");
-    let event_repr = if model.events.is_empty() {
-        TokenStream::new()
-    } else {
-        quote!(#[repr(u16)])
-    };
-    let event_doc = format!(
-        "A run-time event of [`{machine}`]: an event that enters a state with data carries it."
-    );
     quote! {
         #[doc = #state_doc]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[allow(missing_docs)]
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         #item_vis enum StateId {
-            #(#[allow(missing_docs)] #state_names,)*
+            #(#state_names,)*
         }
 
         impl ::fsm_core::Id for StateId {
@@ -804,9 +826,13 @@ fn identifiers(model: &Model<'_>, names: &Names) -> TokenStream {
             }
 
             fn name(self) -> &'static str {
-                match self {
-                    #(StateId::#state_names => #state_strings,)*
-                }
+                <Spec as ::fsm_core::Machine>::TABLE.states[self as usize].name
+            }
+        }
+
+        impl ::core::fmt::Debug for StateId {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(::fsm_core::Id::name(*self))
             }
         }
 
@@ -817,9 +843,10 @@ fn identifiers(model: &Model<'_>, names: &Names) -> TokenStream {
         }
 
         #[doc = #event_id_doc]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[allow(missing_docs)]
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         #item_vis enum EventId {
-            #(#[allow(missing_docs)] #event_variants,)*
+            #(#event_variants,)*
         }
 
         impl ::fsm_core::Id for EventId {
@@ -831,9 +858,15 @@ fn identifiers(model: &Model<'_>, names: &Names) -> TokenStream {
             }
 
             fn name(self) -> &'static str {
-                match self {
-                    #(EventId::#event_variants => #event_strings,)*
-                }
+                <Spec as ::fsm_core::Machine>::TABLE.events[self as usize]
+            }
+        }
+
+        /// Prints the variant's name, as a derive would.
+        impl ::core::fmt::Debug for EventId {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                const VARIANTS: [&str; #event_count] = [#(#variant_strings),*];
+                f.write_str(VARIANTS[*self as usize])
             }
         }
 
@@ -843,33 +876,115 @@ fn identifiers(model: &Model<'_>, names: &Names) -> TokenStream {
             }
         }
 
-        #[doc = #event_doc]
-        // A 16-bit tag gives `Event` more spare bit patterns than the run-time enum's 8-bit
-        // tag, so `Result<Runtime, Rejected<Runtime>>` keeps its discriminant in the event
-        // and the machine at the same offset in `Ok` and `Err`: handing a refused machine
-        // back is then free, and dispatch compiles to the same jump table as a hand-written
-        // `match` (see docs/performance.md). With an 8-bit tag the discriminant moved into
-        // the machine, and every event paid for a select.
-        #event_repr
-        #item_vis enum Event {
-            #(#runtime_variants)*
-        }
+        #run_time_event
+    }
+}
+
+/// The run-time `Event` enum. When no event carries data it is a copy of `EventId` (and
+/// `Copy`), so converting between the two is an index into a table rather than a match
+/// arm per event.
+fn run_time_event(model: &Model<'_>, names: &Names) -> TokenStream {
+    let Names {
+        machine, item_vis, ..
+    } = names;
+    let event_variants: Vec<Ident> = model.events.iter().map(|e| event_variant(e)).collect();
+    let event_count = Literal::usize_unsuffixed(model.events.len());
+    let carries_data = (0..model.events.len()).any(|index| model.data_target(index).is_some());
+    let doc = format!(
+        "A run-time event of [`{machine}`]: an event that enters a state with data carries it."
+    );
+    // A 16-bit tag gives `Event` more spare bit patterns than the run-time enum's 8-bit
+    // tag, so `Result<Runtime, Rejected<Runtime>>` keeps its discriminant in the event
+    // and the machine at the same offset in `Ok` and `Err`: handing a refused machine
+    // back is then free, and dispatch compiles to the same jump table as a hand-written
+    // `match` (see docs/performance.md). With an 8-bit tag the discriminant moved into
+    // the machine, and every event paid for a select.
+    let repr = if model.events.is_empty() {
+        TokenStream::new()
+    } else {
+        quote!(#[repr(u16)])
+    };
+    let (definition, conversions) = if carries_data {
+        let variants = model.events.iter().enumerate().map(|(index, _)| {
+            let variant = &event_variants[index];
+            match model.data_target(index) {
+                Some(target) => {
+                    let target = &model.states[target].name;
+                    quote!(#variant(#target),)
+                }
+                None => quote!(#variant,),
+            }
+        });
+        let id_arms = model.events.iter().enumerate().map(|(index, _)| {
+            let variant = &event_variants[index];
+            match model.data_target(index) {
+                Some(_) => quote!(Event::#variant(_) => EventId::#variant,),
+                None => quote!(Event::#variant => EventId::#variant,),
+            }
+        });
+        let unit_arms = model.events.iter().enumerate().map(|(index, _)| {
+            let variant = &event_variants[index];
+            match model.data_target(index) {
+                Some(_) => quote!(EventId::#variant => ::core::option::Option::None,),
+                None => quote!(EventId::#variant => ::core::option::Option::Some(Event::#variant),),
+            }
+        });
+        (
+            quote! {
+                #repr
+                #item_vis enum Event {
+                    #(#variants)*
+                }
+            },
+            quote! {
+                /// Which event this is.
+                #[inline(always)]
+                #item_vis fn id(&self) -> EventId {
+                    match *self {
+                        #(#id_arms)*
+                    }
+                }
+
+                /// The event for `id`, or `None` when it must carry a state's data.
+                #item_vis fn unit(id: EventId) -> ::core::option::Option<Self> {
+                    match id {
+                        #(#unit_arms)*
+                    }
+                }
+            },
+        )
+    } else {
+        (
+            quote! {
+                #[derive(Clone, Copy, PartialEq, Eq)]
+                #repr
+                #item_vis enum Event {
+                    #(#event_variants,)*
+                }
+            },
+            quote! {
+                /// Which event this is.
+                #[inline(always)]
+                #item_vis fn id(&self) -> EventId {
+                    <EventId as ::fsm_core::Id>::ALL[*self as usize]
+                }
+
+                /// The event for `id`; never `None`, since no event of this machine
+                /// carries data.
+                #item_vis fn unit(id: EventId) -> ::core::option::Option<Self> {
+                    const ALL: [Event; #event_count] = [#(Event::#event_variants),*];
+                    ::core::option::Option::Some(ALL[id as usize])
+                }
+            },
+        )
+    };
+    quote! {
+        #[doc = #doc]
+        #[allow(missing_docs)]
+        #definition
 
         impl Event {
-            /// Which event this is.
-            #[inline(always)]
-            #item_vis fn id(&self) -> EventId {
-                match *self {
-                    #(#id_arms)*
-                }
-            }
-
-            /// The event for `id`, or `None` when it must carry a state's data.
-            #item_vis fn unit(id: EventId) -> ::core::option::Option<Self> {
-                match id {
-                    #(#unit_arms)*
-                }
-            }
+            #conversions
         }
 
         impl ::fsm_core::RuntimeEvent<Spec> for Event {
@@ -885,7 +1000,6 @@ fn identifiers(model: &Model<'_>, names: &Names) -> TokenStream {
                 ::core::write!(f, "Event::{:?}", self.id())
             }
         }
-
     }
 }
 
@@ -904,7 +1018,7 @@ fn spec(model: &Model<'_>, names: &Names) -> TokenStream {
     let initial = Literal::usize_unsuffixed(model.initial);
     let edges = model.edges.iter().map(|edge| {
         let [from, event, to] = [edge.from, edge.event, edge.to].map(Literal::usize_unsuffixed);
-        quote!(::fsm_core::EdgeInfo::new(#from, #event, #to))
+        quote!([#from, #event, #to])
     });
     let doc = format!("The description of [`{machine}`]: identifiers and transition table.");
     let mermaid = mermaid(model);
@@ -928,7 +1042,7 @@ fn spec(model: &Model<'_>, names: &Names) -> TokenStream {
                 states: &[#(#states),*],
                 events: &[#(#events),*],
                 initial: #initial,
-                edges: &[#(#edges),*],
+                edges: &::fsm_core::__private::edges([#(#edges),*]),
             };
         }
     }
@@ -958,20 +1072,10 @@ fn mermaid(model: &Model<'_>) -> String {
 }
 
 fn machine_doc(model: &Model<'_>) -> String {
-    let mut doc = String::from("\n\n# Transitions\n\n| from | event | to |\n|---|---|---|\n");
-    for edge in &model.edges {
-        doc.push_str(&format!(
-            "| `{}` | `{}` | `{}` |\n",
-            model.states[edge.from].name,
-            names::unraw(model.events[edge.event]),
-            model.states[edge.to].name
-        ));
-    }
-    doc.push_str(&format!(
-        "\nInitial state: `{}`.",
+    let mut doc = format!(
+        "\n\nInitial state: `{}`.\n\n# Diagram\n\n```mermaid\n",
         model.states[model.initial].name
-    ));
-    doc.push_str("\n\n# Diagram\n\n```mermaid\n");
+    );
     doc.push_str(&mermaid(model));
     doc.push_str("```\n");
     doc

@@ -31,6 +31,7 @@ const RESERVED_METHODS: &[&str] = &[
     "into_runtime",
     "transition",
     "transition_with",
+    "enter",
 ];
 
 /// A machine whose names all resolve; indices refer to `states` and `events`.
@@ -42,6 +43,11 @@ pub(crate) struct Model<'a> {
     pub events: Vec<&'a Ident>,
     pub edges: Vec<Edge<'a>>,
     pub capabilities: Vec<Capability<'a>>,
+    /// `states[i].name` as a string: comparing identifiers converts both to strings, so
+    /// name look-ups go through these instead.
+    state_names: Vec<String>,
+    /// `events[i]` as a string, for the same reason.
+    event_names: Vec<String>,
     /// States left out for a reason already reported; naming them is not a new error.
     dropped_states: Vec<&'a Ident>,
     /// Whether an edge was left out for an error: reachability is then not checked, since
@@ -121,6 +127,8 @@ pub(crate) fn check<'a>(decl: &'a MachineDecl, errors: &mut Errors) -> Model<'a>
         events: Vec::new(),
         edges: Vec::new(),
         capabilities: Vec::new(),
+        state_names: Vec::new(),
+        event_names: Vec::new(),
         dropped_states: Vec::new(),
         // A malformed item may have been an edge.
         dropped_edge: !decl.item_errors.is_empty(),
@@ -147,7 +155,7 @@ fn check_states<'a>(model: &mut Model<'a>, errors: &mut Errors) {
     }
     for state in &decl.states {
         let name = state.name.to_string();
-        if model.states.iter().any(|seen| seen.name == state.name) {
+        if model.state_names.contains(&name) {
             errors.push(state.name.span(), format!("duplicate state `{name}`"));
             continue;
         }
@@ -160,11 +168,13 @@ fn check_states<'a>(model: &mut Model<'a>, errors: &mut Errors) {
             continue;
         }
         model.states.push(state);
+        model.state_names.push(name);
     }
 }
 
 fn find_state(model: &Model<'_>, name: &Ident, errors: &mut Errors) -> Option<usize> {
-    let found = model.states.iter().position(|state| state.name == *name);
+    let wanted = name.to_string();
+    let found = model.state_names.iter().position(|known| *known == wanted);
     // With no valid state at all, the missing or broken `states` block is the error.
     let reported = model.states.is_empty() || model.dropped_states.contains(&name);
     if found.is_none() && !reported {
@@ -246,10 +256,12 @@ fn check_edges<'a>(model: &mut Model<'a>, errors: &mut Errors) {
 
 /// The index of `event`, adding it on first sight.
 fn event_index<'a>(model: &mut Model<'a>, event: &'a Ident) -> usize {
-    match model.events.iter().position(|seen| *seen == event) {
+    let name = event.to_string();
+    match model.event_names.iter().position(|seen| *seen == name) {
         Some(index) => index,
         None => {
             model.events.push(event);
+            model.event_names.push(name);
             model.events.len() - 1
         }
     }
@@ -329,6 +341,11 @@ fn retain_events(model: &mut Model<'_>, keep: &[bool]) {
     }
     let mut index = 0;
     model.events.retain(|_| {
+        index += 1;
+        keep[index - 1]
+    });
+    let mut index = 0;
+    model.event_names.retain(|_| {
         index += 1;
         keep[index - 1]
     });

@@ -160,7 +160,7 @@ impl<S: tcp::TcpState> Tcp<S> {
         S: tcp::cap::CanAbort
             + tcp::Edge<tcp::event::user_abort, <S as tcp::TcpState>::Moves, To = tcp::Closed>,
     {
-        let id = <S as fsm_core::State<tcp::Spec>>::ID;
+        let id = <S as tcp::TcpState>::ID;
         self.transition_with(tcp::event::user_abort, |_, tcb| {
             tcb.abort(id);
             tcp::Closed

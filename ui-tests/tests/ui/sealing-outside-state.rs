@@ -1,18 +1,15 @@
-// The set of states is closed. The state trait (`DoorState`) is sealed: only the states
-// declared in `machine!` implement it. Implementing fsm-core's public `State` trait for a
-// type of one's own is allowed, but it does not make that type a state of `Door`.
+// The set of states is closed. The state trait (`DoorState`) is sealed: its hidden method
+// takes a token that only the door's own module can name, so no other crate can
+// implement it, and a type of one's own never becomes a state of `Door`.
 use ui_tests::{Door, door};
 
 struct Ajar;
 
-impl fsm_core::State<door::Spec> for Ajar {
-    const ID: door::StateId = door::StateId::Open;
-}
-
 impl door::DoorState for Ajar {
+    const ID: door::StateId = door::StateId::Open;
     type Moves = ();
 
-    fn __into_runtime<H>(_: Door<Self, H>) -> door::Runtime<H> {
+    fn __into_runtime<H>(_: Door<Self, H>, _: door::sealed::Token) -> door::Runtime<H> {
         unreachable!()
     }
 }
