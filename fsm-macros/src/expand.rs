@@ -8,12 +8,13 @@
 //! in one generic impl, and what must be written per state or per edge is written once:
 //! one impl per edge, one match arm per edge in `fire`, one triple in the table.
 
+use proc_macro2::Ident;
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
-use syn::{Fields, Ident, Visibility};
 
 use crate::model::Model;
 use crate::names;
+use crate::parse::{Attribute, Fields, Visibility};
 
 /// Generated names shared by the functions below.
 struct Names {
@@ -107,17 +108,12 @@ fn nested_vis(vis: &Visibility) -> TokenStream {
     match vis {
         Visibility::Public(token) => quote!(#token),
         Visibility::Inherited => quote!(pub(super)),
-        Visibility::Restricted(restricted) => {
-            let path = &restricted.path;
-            let first = path.segments.first().map(|s| s.ident.to_string());
-            match first.as_deref() {
-                Some("crate") => quote!(pub(in #path)),
-                Some("self") => {
-                    let rest = path.segments.iter().skip(1);
-                    quote!(pub(in super #(::#rest)*))
-                }
-                Some("super") => quote!(pub(in super::#path)),
-                _ => quote!(pub(in #path)),
+        Visibility::Restricted { path, .. } => {
+            let rest = path.iter().skip(1);
+            match path[0].to_string().as_str() {
+                "self" => quote!(pub(in super #(::#rest)*)),
+                "super" => quote!(pub(in super::#(#path)::*)),
+                _ => quote!(pub(in #(#path)::*)),
             }
         }
     }
@@ -228,10 +224,12 @@ fn layout_assertion(model: &Model<'_>, names: &Names) -> TokenStream {
 
 /// Fields of a state with data, as tokens: a field without a visibility becomes `pub`,
 /// since a private field of the generated module would be out of reach of the declaring
-/// module. Written out field by field rather than by cloning `syn::Fields`, so that syn
-/// is built without its `clone-impls` feature.
+/// module.
 fn public_fields(fields: &Fields) -> TokenStream {
-    let each = fields.iter().map(|field| {
+    let (Fields::Named(list) | Fields::Unnamed(list)) = fields else {
+        return TokenStream::new();
+    };
+    let each = list.iter().map(|field| {
         let attrs = &field.attrs;
         let vis = match &field.vis {
             Visibility::Inherited => quote!(pub),
@@ -245,8 +243,7 @@ fn public_fields(fields: &Fields) -> TokenStream {
     });
     match fields {
         Fields::Named(_) => quote!({ #(#each),* }),
-        Fields::Unnamed(_) => quote!(( #(#each),* )),
-        Fields::Unit => TokenStream::new(),
+        _ => quote!(( #(#each),* )),
     }
 }
 
@@ -605,21 +602,11 @@ fn event_doc(model: &Model<'_>, event: usize) -> String {
 }
 
 /// The text of `///` comments among `attrs`.
-fn doc_lines(attrs: &[syn::Attribute]) -> Vec<String> {
+fn doc_lines(attrs: &[Attribute]) -> Vec<String> {
     attrs
         .iter()
-        .filter(|attr| attr.path().is_ident("doc"))
-        .filter_map(|attr| match &attr.meta {
-            syn::Meta::NameValue(syn::MetaNameValue {
-                value:
-                    syn::Expr::Lit(syn::ExprLit {
-                        lit: syn::Lit::Str(text),
-                        ..
-                    }),
-                ..
-            }) => Some(text.value().trim().to_owned()),
-            _ => None,
-        })
+        .filter_map(Attribute::doc)
+        .map(|line| line.trim().to_owned())
         .collect()
 }
 

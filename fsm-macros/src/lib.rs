@@ -15,7 +15,7 @@ use proc_macro::TokenStream;
 /// Declares a typestate machine. Documented in `fsm_core::machine!`.
 #[proc_macro]
 pub fn machine(input: TokenStream) -> TokenStream {
-    let decl = match syn::parse::<parse::MachineDecl>(input) {
+    let decl = match parse::parse(input.into()) {
         Ok(decl) => decl,
         Err(error) => return error.to_compile_error().into(),
     };
@@ -29,7 +29,7 @@ pub fn machine(input: TokenStream) -> TokenStream {
     } else {
         expand::expand(&model)
     };
-    if let Some(error) = errors.finish() {
+    for error in errors.finish() {
         out.extend(error.to_compile_error());
     }
     out.into()

@@ -7,11 +7,10 @@
 
 use std::collections::VecDeque;
 
-use proc_macro2::Span;
-use syn::{Attribute, Fields, Ident};
+use proc_macro2::{Ident, Span};
 
 use crate::names;
-use crate::parse::{CapabilityDecl, EdgeDecl, MachineDecl, StateDecl};
+use crate::parse::{Attribute, CapabilityDecl, EdgeDecl, Error, Fields, MachineDecl, StateDecl};
 
 /// Names the expansion itself puts in the machine's module.
 const RESERVED_TYPES: &[&str] = &["Spec", "Runtime", "StateId", "EventId", "Event", "Edge"];
@@ -90,23 +89,20 @@ impl Model<'_> {
     }
 }
 
-/// Collects errors; `finish` hands them over as one.
+/// Collects errors, in the order they were found.
 #[derive(Default)]
-pub(crate) struct Errors(Option<syn::Error>);
+pub(crate) struct Errors(Vec<Error>);
 
 impl Errors {
     pub(crate) fn push(&mut self, span: Span, message: impl std::fmt::Display) {
-        self.push_error(syn::Error::new(span, message));
+        self.0.push(Error::new(span, message));
     }
 
-    pub(crate) fn push_error(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
+    pub(crate) fn push_error(&mut self, error: Error) {
+        self.0.push(error);
     }
 
-    pub(crate) fn finish(self) -> Option<syn::Error> {
+    pub(crate) fn finish(self) -> Vec<Error> {
         self.0
     }
 }
@@ -451,12 +447,13 @@ mod tests {
     use super::*;
 
     fn errors_of(source: &str) -> Vec<String> {
-        let decl: MachineDecl = syn::parse_str(source).expect("the declaration parses");
+        let tokens: proc_macro2::TokenStream = source.parse().expect("the declaration lexes");
+        let Ok(decl) = crate::parse::parse(tokens) else {
+            panic!("the declaration parses");
+        };
         let mut errors = Errors::default();
         let _ = check(&decl, &mut errors);
-        errors.finish().map_or_else(Vec::new, |all| {
-            all.into_iter().map(|e| e.to_string()).collect()
-        })
+        errors.finish().iter().map(ToString::to_string).collect()
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! Identifier spelling: the module, variant and trait names derived from declared names.
 
-use proc_macro2::Span;
-use syn::Ident;
+use proc_macro2::{Ident, Span};
 
 /// The identifier as written, without a leading `r#`.
 pub(crate) fn unraw(ident: &Ident) -> String {
