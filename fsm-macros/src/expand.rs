@@ -7,16 +7,32 @@
 //! pays for. What is the same for every state or edge lives in fsm-core (`__private`) or
 //! in one generic impl, and what must be written per state or per edge is written once:
 //! one impl per edge, one match arm per edge in `fire`, one triple in the table.
+//!
+//! Two ways of writing code meet here. Items that carry the user's tokens or whose spans
+//! matter to error messages (the state types, the edge impls, the move methods, the
+//! machine type) are built with `quote!`. Everything else is written as Rust source into
+//! a `String` and lexed once: building a token stream token by token costs a call into
+//! the compiler per token, and `quote!` is heavy to compile, so the text is both the
+//! faster macro and the faster macro to build.
 
-use proc_macro2::Ident;
-use proc_macro2::{Literal, Span, TokenStream};
+use std::fmt::Write as _;
+
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
 use crate::model::Model;
 use crate::names;
-use crate::parse::{Attribute, Fields, Visibility};
+use crate::parse::{Attribute, Error, Fields, Visibility};
 
-/// Generated names shared by the functions below.
+/// Appends formatted Rust source to a `String`; writing to a `String` cannot fail.
+macro_rules! emit {
+    ($out:expr, $($fmt:tt)*) => {{
+        let _ = write!($out, $($fmt)*);
+    }};
+}
+
+/// Generated names shared by the functions below, as identifiers for `quote!` and as
+/// text for the written source.
 struct Names {
     machine: Ident,
     module: Ident,
@@ -26,11 +42,16 @@ struct Names {
     /// Visibility of the moves, as seen from inside the module.
     move_vis: TokenStream,
     context: TokenStream,
+    /// `item_vis` as text.
+    vis: String,
 }
 
-pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
+/// The whole expansion of `model`. `lex` turns the written source into tokens: the
+/// compiler's lexer in the macro, `proc_macro2`'s in unit tests.
+pub(crate) fn expand(model: &Model<'_>, lex: fn(&str) -> Option<TokenStream>) -> TokenStream {
     let decl = model.decl;
     let machine = decl.name.clone();
+    let item_vis = nested_vis(&decl.vis);
     let names = Names {
         module: format_ident!(
             "{}",
@@ -38,7 +59,8 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             span = machine.span()
         ),
         state_trait: format_ident!("{}State", machine),
-        item_vis: nested_vis(&decl.vis),
+        vis: item_vis.to_string(),
+        item_vis,
         move_vis: nested_vis(decl.transitions.as_ref().unwrap_or(&decl.vis)),
         context: match &decl.context {
             Some(ty) => quote!(#ty),
@@ -47,34 +69,36 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
         machine,
     };
 
-    let vis = &decl.vis;
-    let Names {
-        machine, module, ..
-    } = &names;
-    let module_doc = format!("States, events and run-time types of the [`{machine}`] machine.");
-    let not_an_event = format!("`{{Self}}` is not an event of `{machine}`");
-    let not_an_event_label = format!("not one of `{module}::event`");
-    let event_list: Vec<String> = model
-        .events
-        .iter()
-        .map(|event| format!("`{}`", names::unraw(event)))
-        .collect();
-    let events_note = format!(
-        "the events of `{machine}` are the types in `{module}::event`: {}",
-        event_list.join(", ")
-    );
-    let body = [
-        states(model, &names),
-        events(model, &names),
-        edge_trait(model, &names),
+    let mut source = String::new();
+    sealed_module(model, &names, &mut source);
+    state_impls(model, &names, &mut source);
+    events(model, &names, &mut source);
+    edge_trait(model, &names, &mut source);
+    runtime(model, &names, &mut source);
+    identifiers(model, &names, &mut source);
+    run_time_event(model, &names, &mut source);
+    spec(model, &names, &mut source);
+    let written = lex(&source).unwrap_or_else(|| {
+        let message = "fsm-macros wrote code that does not lex; please report this";
+        Error::new(Span::call_site(), message).to_compile_error()
+    });
+    let built = [
+        state_types(model, &names),
+        edge_impls(model, &names),
         machine_type(model, &names),
         event_methods(model, &names),
         capabilities(model, &names),
-        runtime(model, &names),
-        identifiers(model, &names),
-        spec(model, &names),
         serde_impls(model, &names),
     ];
+
+    let vis = &decl.vis;
+    let Names {
+        machine,
+        module,
+        context,
+        ..
+    } = &names;
+    let module_doc = format!("States, events and run-time types of the [`{machine}`] machine.");
     quote! {
         #vis use #module::#machine;
 
@@ -84,23 +108,284 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             #[allow(unused_imports)]
             use super::*;
 
-            mod sealed {
-                /// Passed to a hidden method of the state trait: a crate that cannot name
-                /// it cannot implement the trait, so no other crate can add a state.
-                pub struct Token;
+            /// The context type as declared, named once for the written code.
+            type __Context = #context;
 
-                /// Implemented for this machine's event types only: as the bound on
-                /// `Edge`'s event, it keeps other crates from adding edges.
-                #[diagnostic::on_unimplemented(message = #not_an_event, label = #not_an_event_label, note = #events_note)]
-                pub trait EventType {
-                    /// The event's identifier, for the history.
-                    const ID: super::EventId;
-                }
-            }
-
-            #(#body)*
+            #written
+            #(#built)*
         }
     }
+}
+
+/// A Rust string literal for `text`.
+fn lit(text: &str) -> String {
+    format!("{text:?}")
+}
+
+/// The module that seals the state and event traits.
+fn sealed_module(model: &Model<'_>, names: &Names, out: &mut String) {
+    let Names {
+        machine, module, ..
+    } = names;
+    let message = lit(&format!("`{{Self}}` is not an event of `{machine}`"));
+    let label = lit(&format!("not one of `{module}::event`"));
+    let events: Vec<String> = model
+        .events
+        .iter()
+        .map(|event| format!("`{}`", names::unraw(event)))
+        .collect();
+    let note = lit(&format!(
+        "the events of `{machine}` are the types in `{module}::event`: {}",
+        events.join(", ")
+    ));
+    emit!(
+        out,
+        "mod sealed {{
+            /// Passed to a hidden method of the state trait: a crate that cannot name it
+            /// cannot implement the trait, so no other crate can add a state.
+            pub struct Token;
+
+            /// Implemented for this machine's event types only: as the bound on `Edge`'s
+            /// event, it keeps other crates from adding edges.
+            #[diagnostic::on_unimplemented(message = {message}, label = {label}, note = {note})]
+            pub trait EventType {{
+                /// The event's identifier, for the history.
+                const ID: super::EventId;
+            }}
+        }}"
+    );
+}
+
+/// The state types themselves, with the user's attributes, names and fields.
+fn state_types(model: &Model<'_>, names: &Names) -> TokenStream {
+    let item_vis = &names.item_vis;
+    let mut out = TokenStream::new();
+    for (index, state) in model.states.iter().enumerate() {
+        let name = &state.name;
+        let attrs = &state.attrs;
+        let doc = state_doc(model, index);
+        // No derives: a marker has no behaviour to print or compare, and every derive is
+        // an impl per state that each `cargo check` pays for. A user who wants them writes
+        // them on the state, and they are passed through with the other attributes.
+        out.extend(match &state.fields {
+            Fields::Unit => quote! {
+                #[doc = #doc]
+                #(#attrs)*
+                #item_vis struct #name;
+            },
+            fields => {
+                let semi = matches!(fields, Fields::Unnamed(_)).then(|| quote!(;));
+                let fields = public_fields(fields);
+                quote! {
+                    #[doc = #doc]
+                    #(#attrs)*
+                    #[allow(missing_debug_implementations)]
+                    #item_vis struct #name #fields #semi
+                }
+            }
+        });
+    }
+    out
+}
+
+/// The state trait, its impl for every state, and the layout check.
+fn state_impls(model: &Model<'_>, names: &Names, out: &mut String) {
+    let Names {
+        machine,
+        state_trait,
+        vis,
+        ..
+    } = names;
+    for (index, state) in model.states.iter().enumerate() {
+        let name = &state.name;
+        let mut moves = String::new();
+        for edge in model.edges_from(index) {
+            emit!(moves, "event::{}, ", model.events[edge.event]);
+        }
+        if !model.has_data(index) {
+            emit!(
+                out,
+                "impl ::fsm_core::UnitState for {name} {{ const VALUE: Self = {name}; }}\n"
+            );
+        }
+        emit!(
+            out,
+            "impl {state_trait} for {name} {{
+                const ID: StateId = StateId::{name};
+                type Moves = ({moves});
+                #[inline(always)]
+                fn __into_runtime<H>(machine: {machine}<Self, H>, _: sealed::Token) -> Runtime<H> {{
+                    Runtime::{name}(machine)
+                }}
+            }}\n"
+        );
+    }
+
+    // What the framework promises about size, checked for all states in one assertion:
+    // a unit state is zero-sized and adds nothing to the machine, a state with data adds
+    // exactly its data.
+    let mut checks = String::new();
+    for (index, state) in model.states.iter().enumerate() {
+        let name = &state.name;
+        let check = if model.has_data(index) {
+            "data_layout"
+        } else {
+            "unit_layout"
+        };
+        emit!(
+            checks,
+            "__p::{check}::<{machine}<{name}>, __Context, {name}>(), "
+        );
+    }
+    emit!(
+        out,
+        "const _: () = {{
+            use ::fsm_core::__private as __p;
+            __p::static_assertions::const_assert!(__p::all(&[{checks}]));
+        }};\n"
+    );
+
+    let doc = lit(&format!(
+        "A state of [`{machine}`]. Sealed: only the declared states have it."
+    ));
+    let message = lit(&format!("`{{Self}}` is not a state of `{machine}`"));
+    let states: Vec<String> = model
+        .states
+        .iter()
+        .map(|s| format!("`{}`", s.name))
+        .collect();
+    let note = lit(&format!(
+        "the states of `{machine}` are {}",
+        states.join(", ")
+    ));
+    emit!(
+        out,
+        "#[doc = {doc}]
+        #[diagnostic::on_unimplemented(message = {message}, note = {note})]
+        {vis} trait {state_trait}: ::core::marker::Sized {{
+            /// This state's identifier.
+            const ID: StateId;
+
+            /// The events legal in this state, as a tuple of event types. Compile errors
+            /// for an illegal move print it as the list of legal moves.
+            type Moves;
+
+            #[doc(hidden)]
+            fn __into_runtime<H>(machine: {machine}<Self, H>, _: sealed::Token) -> Runtime<H>;
+        }}\n"
+    );
+}
+
+/// The event types, each with its identifier, and the two that never occur.
+fn events(model: &Model<'_>, names: &Names, out: &mut String) {
+    let Names { machine, vis, .. } = names;
+    let doc = lit(&format!(
+        "The events of [`{machine}`](super::{machine}) as zero-sized types, one per event \
+         name in the declaration: `event::open` names the `open` edges at compile time."
+    ));
+    emit!(
+        out,
+        "#[doc = {doc}]
+        #[allow(missing_docs, missing_debug_implementations)]
+        {vis} mod event {{\n"
+    );
+    for event in &model.events {
+        emit!(out, "{vis} struct {event};\n");
+    }
+    emit!(out, "}}\n");
+    for event in &model.events {
+        let variant = event_variant(event);
+        emit!(
+            out,
+            "impl sealed::EventType for event::{event} {{ const ID: EventId = EventId::{variant}; }}\n"
+        );
+    }
+    emit!(
+        out,
+        "/// Never inhabited: two extra edge impls on every state keep the compiler from
+        /// guessing the event from a state's only edge, so an illegal move is reported as
+        /// such instead of as a type mismatch.
+        #[doc(hidden)]
+        {vis} enum __NoEvent {{}}
+        #[doc(hidden)]
+        {vis} enum __NoEvent2 {{}}
+
+        impl sealed::EventType for __NoEvent {{
+            const ID: EventId = ::core::panic!(\"`__NoEvent` is uninhabited\");
+        }}
+
+        impl sealed::EventType for __NoEvent2 {{
+            const ID: EventId = ::core::panic!(\"`__NoEvent2` is uninhabited\");
+        }}\n"
+    );
+}
+
+fn event_variant(event: &Ident) -> Ident {
+    names::ident(&names::upper_camel(&names::unraw(event)), event.span())
+}
+
+/// The edge trait and its two never-used blanket impls; the declared edges' impls are
+/// built by `edge_impls`.
+fn edge_trait(_model: &Model<'_>, names: &Names, out: &mut String) {
+    let Names {
+        machine,
+        state_trait,
+        vis,
+        ..
+    } = names;
+    let message = lit(&format!(
+        "`{machine}` has no `{{E}}` move from state `{{Self}}`"
+    ));
+    let label = lit("no `{E}` edge leaves `{Self}`");
+    let note = lit("legal moves from `{Self}`: {Moves}");
+    let doc = lit(&format!(
+        "The edges of [`{machine}`]: `S: Edge<E, <S as {state_trait}>::Moves, To = T>` holds \
+         exactly when the declaration has the edge `S + e => T`."
+    ));
+    emit!(
+        out,
+        "#[doc = {doc}]
+        #[diagnostic::on_unimplemented(message = {message}, label = {label}, note = {note})]
+        {vis} trait Edge<E: sealed::EventType, Moves>: {state_trait} {{
+            /// The state the edge enters.
+            type To: {state_trait};
+        }}
+
+        // Never used: no value of `__NoEvent` exists, so no move can name these edges.
+        // Two blanket impls rather than one concrete impl per state: a blanket impl is
+        // not listed among \"the following other types implement trait\" in an illegal
+        // move's error, so the error shows only the declared edges.
+        impl<S: {state_trait}> Edge<__NoEvent, S::Moves> for S {{
+            type To = S;
+        }}
+
+        impl<S: {state_trait}> Edge<__NoEvent2, S::Moves> for S {{
+            type To = S;
+        }}\n"
+    );
+}
+
+/// One impl of the edge trait per declared edge.
+fn edge_impls(model: &Model<'_>, _names: &Names) -> TokenStream {
+    let impls = model.edges.iter().map(|edge| {
+        let from = &model.states[edge.from].name;
+        let to = &model.states[edge.to].name;
+        let event = model.events[edge.event];
+        // The legal moves are written out rather than named as `<From as ..>::Moves`:
+        // error messages list the impls as written, and a list of events reads better.
+        let moves = model.edges_from(edge.from).map(|e| {
+            let event = model.events[e.event];
+            quote!(event::#event,)
+        });
+        // Spanned at the declared edge, so that "but `Edge<unlock, ..>` is implemented"
+        // in an illegal move's error points at the line that declares that edge.
+        quote_spanned! {event.span()=>
+            impl Edge<event::#event, (#(#moves)*)> for #from {
+                type To = #to;
+            }
+        }
+    });
+    quote!(#(#impls)*)
 }
 
 /// A visibility written at the call site, re-expressed for an item one module deeper.
@@ -116,109 +401,6 @@ fn nested_vis(vis: &Visibility) -> TokenStream {
                 _ => quote!(pub(in #(#path)::*)),
             }
         }
-    }
-}
-
-fn states(model: &Model<'_>, names: &Names) -> TokenStream {
-    let Names {
-        machine,
-        state_trait,
-        item_vis,
-        ..
-    } = names;
-    let mut out = TokenStream::new();
-    for (index, state) in model.states.iter().enumerate() {
-        let name = &state.name;
-        let attrs = &state.attrs;
-        let moves = model.edges_from(index).map(|edge| {
-            let event = model.events[edge.event];
-            quote!(event::#event,)
-        });
-        let doc = state_doc(model, index);
-        // No derives: a marker has no behaviour to print or compare, and every derive is
-        // an impl per state that each `cargo check` pays for. A user who wants them writes
-        // them on the state, and they are passed through with the other attributes.
-        let definition = match &state.fields {
-            Fields::Unit => quote! {
-                #[doc = #doc]
-                #(#attrs)*
-                #item_vis struct #name;
-
-                impl ::fsm_core::UnitState for #name {
-                    const VALUE: Self = #name;
-                }
-            },
-            fields => {
-                let semi = matches!(fields, Fields::Unnamed(_)).then(|| quote!(;));
-                let fields = public_fields(fields);
-                quote! {
-                    #[doc = #doc]
-                    #(#attrs)*
-                    #[allow(missing_debug_implementations)]
-                    #item_vis struct #name #fields #semi
-                }
-            }
-        };
-        out.extend(quote! {
-            #definition
-
-            impl #state_trait for #name {
-                const ID: StateId = StateId::#name;
-                type Moves = (#(#moves)*);
-
-                #[inline(always)]
-                fn __into_runtime<H>(machine: #machine<Self, H>, _: sealed::Token) -> Runtime<H> {
-                    Runtime::#name(machine)
-                }
-            }
-        });
-    }
-    out.extend(layout_assertion(model, names));
-    let trait_doc = format!("A state of [`{machine}`]. Sealed: only the declared states have it.");
-    let not_a_state = format!("`{{Self}}` is not a state of `{machine}`");
-    let states_list: Vec<String> = model
-        .states
-        .iter()
-        .map(|s| format!("`{}`", s.name))
-        .collect();
-    let states_note = format!("the states of `{machine}` are {}", states_list.join(", "));
-    out.extend(quote! {
-        #[doc = #trait_doc]
-        #[diagnostic::on_unimplemented(message = #not_a_state, note = #states_note)]
-        #item_vis trait #state_trait: ::core::marker::Sized {
-            /// This state's identifier.
-            const ID: StateId;
-
-            /// The events legal in this state, as a tuple of event types. Compile errors
-            /// for an illegal move print it as the list of legal moves.
-            type Moves;
-
-            #[doc(hidden)]
-            fn __into_runtime<H>(machine: #machine<Self, H>, _: sealed::Token) -> Runtime<H>;
-        }
-    });
-    out
-}
-
-/// What the framework promises about size, checked at compile time for all states in one
-/// `const_assert!`: a unit state is zero-sized and adds nothing to the machine, a state
-/// with data adds exactly its data.
-fn layout_assertion(model: &Model<'_>, names: &Names) -> TokenStream {
-    let Names {
-        machine, context, ..
-    } = names;
-    let checks = model.states.iter().map(|state| {
-        let name = &state.name;
-        match &state.fields {
-            Fields::Unit => quote!(__p::unit_layout::<#machine<#name>, #context, #name>()),
-            _ => quote!(__p::data_layout::<#machine<#name>, #context, #name>()),
-        }
-    });
-    quote! {
-        const _: () = {
-            use ::fsm_core::__private as __p;
-            __p::static_assertions::const_assert!(__p::all(&[#(#checks),*]));
-        };
     }
 }
 
@@ -273,111 +455,37 @@ fn state_doc(model: &Model<'_>, index: usize) -> String {
     doc
 }
 
-fn events(model: &Model<'_>, names: &Names) -> TokenStream {
-    let Names {
-        machine, item_vis, ..
-    } = names;
-    let markers = model
-        .events
-        .iter()
-        .map(|event| quote!(#item_vis struct #event;));
-    let ids = model.events.iter().map(|event| {
-        let variant = event_variant(event);
-        quote! {
-            impl sealed::EventType for event::#event {
-                const ID: EventId = EventId::#variant;
-            }
-        }
-    });
-    let doc = format!(
-        "The events of [`{machine}`](super::{machine}) as zero-sized types, one per event \
-         name in the declaration: `event::open` names the `open` edges at compile time."
-    );
-    quote! {
-        #[doc = #doc]
-        #[allow(missing_docs, missing_debug_implementations)]
-        #item_vis mod event {
-            #(#markers)*
-        }
-
-        #(#ids)*
-
-        /// Never inhabited: two extra edge impls on every state keep the compiler from
-        /// guessing the event from a state's only edge, so an illegal move is reported as
-        /// such instead of as a type mismatch.
-        #[doc(hidden)]
-        #item_vis enum __NoEvent {}
-        #[doc(hidden)]
-        #item_vis enum __NoEvent2 {}
-
-        impl sealed::EventType for __NoEvent {
-            const ID: EventId = ::core::panic!("`__NoEvent` is uninhabited");
-        }
-
-        impl sealed::EventType for __NoEvent2 {
-            const ID: EventId = ::core::panic!("`__NoEvent2` is uninhabited");
+/// The Mermaid diagram, in exactly the format of `fsm_core::Table::mermaid`.
+fn mermaid(model: &Model<'_>) -> String {
+    let mut out = String::from("stateDiagram-v2\n");
+    out.push_str(&format!(
+        "    [*] --> {}\n",
+        model.states[model.initial].name
+    ));
+    for edge in &model.edges {
+        out.push_str(&format!(
+            "    {} --> {}: {}\n",
+            model.states[edge.from].name,
+            model.states[edge.to].name,
+            names::unraw(model.events[edge.event])
+        ));
+    }
+    for (index, state) in model.states.iter().enumerate() {
+        if model.finals[index] {
+            out.push_str(&format!("    {} --> [*]\n", state.name));
         }
     }
+    out
 }
 
-fn event_variant(event: &Ident) -> Ident {
-    names::ident(&names::upper_camel(&names::unraw(event)), event.span())
-}
-
-fn edge_trait(model: &Model<'_>, names: &Names) -> TokenStream {
-    let Names {
-        machine,
-        state_trait,
-        item_vis,
-        ..
-    } = names;
-    let message = format!("`{machine}` has no `{{E}}` move from state `{{Self}}`");
-    let label = "no `{E}` edge leaves `{Self}`".to_owned();
-    let note = "legal moves from `{Self}`: {Moves}".to_owned();
-    let doc = format!(
-        "The edges of [`{machine}`]: `S: Edge<E, <S as {state_trait}>::Moves, To = T>` holds \
-         exactly when the declaration has the edge `S + e => T`."
+fn machine_doc(model: &Model<'_>) -> String {
+    let mut doc = format!(
+        "\n\nInitial state: `{}`.\n\n# Diagram\n\n```mermaid\n",
+        model.states[model.initial].name
     );
-    let impls = model.edges.iter().map(|edge| {
-        let from = &model.states[edge.from].name;
-        let to = &model.states[edge.to].name;
-        let event = model.events[edge.event];
-        // The legal moves are written out rather than named as `<From as ..>::Moves`:
-        // error messages list the impls as written, and a list of events reads better.
-        let moves = model.edges_from(edge.from).map(|e| {
-            let event = model.events[e.event];
-            quote!(event::#event,)
-        });
-        // Spanned at the declared edge, so that "but `Edge<unlock, ..>` is implemented"
-        // in an illegal move's error points at the line that declares that edge.
-        quote_spanned! {event.span()=>
-            impl Edge<event::#event, (#(#moves)*)> for #from {
-                type To = #to;
-            }
-        }
-    });
-    quote! {
-        #[doc = #doc]
-        #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
-        #item_vis trait Edge<E: sealed::EventType, Moves>: #state_trait {
-            /// The state the edge enters.
-            type To: #state_trait;
-        }
-
-        #(#impls)*
-
-        // Never used: no value of `__NoEvent` exists, so no move can name these edges.
-        // Two blanket impls rather than one concrete impl per state: a blanket impl is
-        // not listed among "the following other types implement trait" in an illegal
-        // move's error, so the error shows only the declared edges.
-        impl<S: #state_trait> Edge<__NoEvent, S::Moves> for S {
-            type To = S;
-        }
-
-        impl<S: #state_trait> Edge<__NoEvent2, S::Moves> for S {
-            type To = S;
-        }
-    }
+    doc.push_str(&mermaid(model));
+    doc.push_str("```\n");
+    doc
 }
 
 fn machine_type(model: &Model<'_>, names: &Names) -> TokenStream {
@@ -665,84 +773,103 @@ fn capabilities(model: &Model<'_>, names: &Names) -> TokenStream {
     }
 }
 
-fn runtime(model: &Model<'_>, names: &Names) -> TokenStream {
+fn runtime(model: &Model<'_>, names: &Names, out: &mut String) {
     let Names {
         machine,
         state_trait,
-        item_vis,
-        context,
+        vis,
         ..
     } = names;
-    let machine_name = names::unraw(machine);
-    let state_names: Vec<&Ident> = model.states.iter().map(|state| &state.name).collect();
-    let arms = model.edges.iter().map(|edge| {
-        let from = &model.states[edge.from].name;
-        let to = &model.states[edge.to].name;
-        let variant = event_variant(model.events[edge.event]);
-        if model.has_data(edge.to) {
-            quote!((R::#from(m), Event::#variant(to)) => R::#to(m.enter(EventId::#variant, to)),)
-        } else {
-            quote!((R::#from(m), Event::#variant) => R::#to(m.enter(EventId::#variant, #to)),)
-        }
-    });
-    let doc = format!(
+    let machine_name = lit(&names::unraw(machine));
+    let doc = lit(&format!(
         "[`{machine}`] in whichever state it is: for events that arrive at run time. Made with \
          `From` from the machine in any state."
-    );
-    quote! {
-        #[doc = #doc]
+    ));
+    let each = |out: &mut String, arm: &dyn Fn(&Ident) -> String| {
+        for state in &model.states {
+            out.push_str(&arm(&state.name));
+        }
+    };
+
+    emit!(
+        out,
+        "#[doc = {doc}]
         #[allow(missing_docs)]
-        #item_vis enum Runtime<H = ::fsm_core::NoHistory> {
-            #(#state_names(#machine<#state_names, H>),)*
-        }
+        {vis} enum Runtime<H = ::fsm_core::NoHistory> {{\n"
+    );
+    each(out, &|name| format!("{name}({machine}<{name}, H>),\n"));
+    emit!(
+        out,
+        "}}
 
-        /// Prints the state, as `State(Machine { state: State, .. })`; the context and the
+        /// Prints the state, as `State(Machine {{ state: State, .. }})`; the context and the
         /// history need not be `Debug`.
-        impl<H> ::core::fmt::Debug for Runtime<H> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                ::fsm_core::__private::debug_runtime(f, #machine_name, self.state_id())
-            }
-        }
+        impl<H> ::core::fmt::Debug for Runtime<H> {{
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {{
+                ::fsm_core::__private::debug_runtime(f, {machine_name}, self.state_id())
+            }}
+        }}
 
-        impl<S: #state_trait, H> ::core::convert::From<#machine<S, H>> for Runtime<H> {
+        impl<S: {state_trait}, H> ::core::convert::From<{machine}<S, H>> for Runtime<H> {{
             #[inline(always)]
-            fn from(machine: #machine<S, H>) -> Self {
+            fn from(machine: {machine}<S, H>) -> Self {{
                 machine.into_runtime()
-            }
-        }
+            }}
+        }}
 
-        impl<H> Runtime<H> {
+        impl<H> Runtime<H> {{
             /// The current state's identifier.
             #[inline(always)]
-            #item_vis fn state_id(&self) -> StateId {
-                match self {
-                    #(Runtime::#state_names(_) => StateId::#state_names,)*
-                }
-            }
+            {vis} fn state_id(&self) -> StateId {{
+                match self {{\n"
+    );
+    each(out, &|name| {
+        format!("Runtime::{name}(_) => StateId::{name},\n")
+    });
+    emit!(
+        out,
+        "}}
+            }}
 
             /// The context, which travels through every state.
-            #item_vis fn context(&self) -> &#context {
-                match self {
-                    #(Runtime::#state_names(m) => &m.context,)*
-                }
-            }
+            {vis} fn context(&self) -> &__Context {{
+                match self {{\n"
+    );
+    each(out, &|name| format!("Runtime::{name}(m) => &m.context,\n"));
+    emit!(
+        out,
+        "}}
+            }}
 
             /// The context, mutably.
-            #item_vis fn context_mut(&mut self) -> &mut #context {
-                match self {
-                    #(Runtime::#state_names(m) => &mut m.context,)*
-                }
-            }
+            {vis} fn context_mut(&mut self) -> &mut __Context {{
+                match self {{\n"
+    );
+    each(out, &|name| {
+        format!("Runtime::{name}(m) => &mut m.context,\n")
+    });
+    emit!(
+        out,
+        "}}
+            }}
 
             /// The history recorder.
-            #item_vis fn history(&self) -> &H {
-                match self {
-                    #(Runtime::#state_names(m) => &m.history,)*
-                }
-            }
-        }
+            {vis} fn history(&self) -> &H {{
+                match self {{\n"
+    );
+    each(out, &|name| format!("Runtime::{name}(m) => &m.history,\n"));
+    emit!(out, "}}\n}}\n}}\n");
 
-        impl<H: ::fsm_core::Recorder<Spec>> Runtime<H> {
+    fire(model, names, out);
+}
+
+/// `fire`: one arm per declared edge, each entering the target through the unchecked
+/// `enter` (the arms are written from the same edge list as the edge impls).
+fn fire(model: &Model<'_>, names: &Names, out: &mut String) {
+    let vis = &names.vis;
+    emit!(
+        out,
+        "impl<H: ::fsm_core::Recorder<Spec>> Runtime<H> {{
             /// Moves along the edge that `event` names from the current state.
             ///
             /// # Errors
@@ -752,320 +879,304 @@ fn runtime(model: &Model<'_>, names: &Names) -> TokenStream {
             #[inline]
             // A machine without edges has only the refusing arm, so `Ok` is unreachable.
             #[allow(unreachable_code)]
-            #item_vis fn fire(self, event: Event) -> ::core::result::Result<Self, ::fsm_core::Rejected<Self>> {
+            {vis} fn fire(self, event: Event) -> ::core::result::Result<Self, ::fsm_core::Rejected<Self>> {{
                 use Runtime as R;
-                ::core::result::Result::Ok(match (self, event) {
-                    #(#arms)*
-                    (machine, event) => {
-                        return ::core::result::Result::Err(::fsm_core::Rejected::new(machine, event));
-                    }
-                })
-            }
+                ::core::result::Result::Ok(match (self, event) {{\n"
+    );
+    for edge in &model.edges {
+        let from = &model.states[edge.from].name;
+        let to = &model.states[edge.to].name;
+        let variant = event_variant(model.events[edge.event]);
+        if model.has_data(edge.to) {
+            emit!(
+                out,
+                "(R::{from}(m), Event::{variant}(to)) => R::{to}(m.enter(EventId::{variant}, to)),\n"
+            );
+        } else {
+            emit!(
+                out,
+                "(R::{from}(m), Event::{variant}) => R::{to}(m.enter(EventId::{variant}, {to})),\n"
+            );
         }
+    }
+    emit!(
+        out,
+        "(machine, event) => {{
+                        return ::core::result::Result::Err(::fsm_core::Rejected::new(machine, event));
+                    }}
+                }})
+            }}
+        }}
 
-        impl<H: ::fsm_core::Recorder<Spec>> ::fsm_core::Runtime for Runtime<H> {
+        impl<H: ::fsm_core::Recorder<Spec>> ::fsm_core::Runtime for Runtime<H> {{
             type Spec = Spec;
             type Event = Event;
 
             #[inline(always)]
-            fn state_id(&self) -> StateId {
+            fn state_id(&self) -> StateId {{
                 Runtime::state_id(self)
-            }
+            }}
 
             #[inline(always)]
-            fn fire(self, event: Event) -> ::core::result::Result<Self, ::fsm_core::Rejected<Self>> {
+            fn fire(self, event: Event) -> ::core::result::Result<Self, ::fsm_core::Rejected<Self>> {{
                 Runtime::fire(self, event)
-            }
+            }}
 
-            fn event_for(id: EventId) -> ::core::option::Option<Event> {
+            fn event_for(id: EventId) -> ::core::option::Option<Event> {{
                 Event::unit(id)
-            }
-        }
-    }
+            }}
+        }}\n"
+    );
 }
 
-fn identifiers(model: &Model<'_>, names: &Names) -> TokenStream {
-    let Names {
-        machine, item_vis, ..
-    } = names;
-    let state_names: Vec<&Ident> = model.states.iter().map(|state| &state.name).collect();
-    let event_variants: Vec<Ident> = model.events.iter().map(|e| event_variant(e)).collect();
-    let variant_strings: Vec<String> = event_variants.iter().map(names::unraw).collect();
-    let event_count = Literal::usize_unsuffixed(model.events.len());
-
-    let run_time_event = run_time_event(model, names);
-    let state_doc = format!("The states of [`{machine}`], by name.");
-    let event_id_doc = format!("The events of [`{machine}`], by name.");
-    quote! {
-        #[doc = #state_doc]
+/// `StateId` and `EventId`, with their `Id`, `Debug` and `Display` impls.
+fn identifiers(model: &Model<'_>, names: &Names, out: &mut String) {
+    let Names { machine, vis, .. } = names;
+    let join = |items: Vec<String>| items.join(", ");
+    let states = join(model.states.iter().map(|s| s.name.to_string()).collect());
+    let state_ids = join(
+        model
+            .states
+            .iter()
+            .map(|s| format!("StateId::{}", s.name))
+            .collect(),
+    );
+    let variants: Vec<Ident> = model.events.iter().map(|e| event_variant(e)).collect();
+    let events = join(variants.iter().map(Ident::to_string).collect());
+    let event_ids = join(variants.iter().map(|v| format!("EventId::{v}")).collect());
+    let variant_names = join(variants.iter().map(|v| lit(&names::unraw(v))).collect());
+    let event_count = variants.len();
+    let state_doc = lit(&format!("The states of [`{machine}`], by name."));
+    let event_doc = lit(&format!("The events of [`{machine}`], by name."));
+    emit!(
+        out,
+        "#[doc = {state_doc}]
         #[allow(missing_docs)]
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        #item_vis enum StateId {
-            #(#state_names,)*
-        }
+        {vis} enum StateId {{ {states} }}
 
-        impl ::fsm_core::Id for StateId {
-            const ALL: &'static [Self] = &[#(StateId::#state_names),*];
+        impl ::fsm_core::Id for StateId {{
+            const ALL: &'static [Self] = &[{state_ids}];
 
             #[inline(always)]
-            fn index(self) -> usize {
+            fn index(self) -> usize {{
                 self as usize
-            }
+            }}
 
-            fn name(self) -> &'static str {
+            fn name(self) -> &'static str {{
                 <Spec as ::fsm_core::Machine>::TABLE.states[self as usize].name
-            }
-        }
+            }}
+        }}
 
-        impl ::core::fmt::Debug for StateId {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        impl ::core::fmt::Debug for StateId {{
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {{
                 f.write_str(::fsm_core::Id::name(*self))
-            }
-        }
+            }}
+        }}
 
-        impl ::core::fmt::Display for StateId {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        impl ::core::fmt::Display for StateId {{
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {{
                 f.write_str(::fsm_core::Id::name(*self))
-            }
-        }
+            }}
+        }}
 
-        #[doc = #event_id_doc]
+        #[doc = {event_doc}]
         #[allow(missing_docs)]
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        #item_vis enum EventId {
-            #(#event_variants,)*
-        }
+        {vis} enum EventId {{ {events} }}
 
-        impl ::fsm_core::Id for EventId {
-            const ALL: &'static [Self] = &[#(EventId::#event_variants),*];
+        impl ::fsm_core::Id for EventId {{
+            const ALL: &'static [Self] = &[{event_ids}];
 
             #[inline(always)]
-            fn index(self) -> usize {
+            fn index(self) -> usize {{
                 self as usize
-            }
+            }}
 
-            fn name(self) -> &'static str {
+            fn name(self) -> &'static str {{
                 <Spec as ::fsm_core::Machine>::TABLE.events[self as usize]
-            }
-        }
+            }}
+        }}
 
         /// Prints the variant's name, as a derive would.
-        impl ::core::fmt::Debug for EventId {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                const VARIANTS: [&str; #event_count] = [#(#variant_strings),*];
+        impl ::core::fmt::Debug for EventId {{
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {{
+                const VARIANTS: [&str; {event_count}] = [{variant_names}];
                 f.write_str(VARIANTS[*self as usize])
-            }
-        }
+            }}
+        }}
 
-        impl ::core::fmt::Display for EventId {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        impl ::core::fmt::Display for EventId {{
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {{
                 f.write_str(::fsm_core::Id::name(*self))
-            }
-        }
-
-        #run_time_event
-    }
+            }}
+        }}\n"
+    );
 }
 
 /// The run-time `Event` enum. When no event carries data it is a copy of `EventId` (and
 /// `Copy`), so converting between the two is an index into a table rather than a match
 /// arm per event.
-fn run_time_event(model: &Model<'_>, names: &Names) -> TokenStream {
-    let Names {
-        machine, item_vis, ..
-    } = names;
-    let event_variants: Vec<Ident> = model.events.iter().map(|e| event_variant(e)).collect();
-    let event_count = Literal::usize_unsuffixed(model.events.len());
-    let carries_data = (0..model.events.len()).any(|index| model.data_target(index).is_some());
-    let doc = format!(
+fn run_time_event(model: &Model<'_>, names: &Names, out: &mut String) {
+    let Names { machine, vis, .. } = names;
+    let variants: Vec<Ident> = model.events.iter().map(|e| event_variant(e)).collect();
+    let data: Vec<Option<usize>> = (0..variants.len()).map(|i| model.data_target(i)).collect();
+    let doc = lit(&format!(
         "A run-time event of [`{machine}`]: an event that enters a state with data carries it."
-    );
+    ));
     // A 16-bit tag gives `Event` more spare bit patterns than the run-time enum's 8-bit
     // tag, so `Result<Runtime, Rejected<Runtime>>` keeps its discriminant in the event
     // and the machine at the same offset in `Ok` and `Err`: handing a refused machine
     // back is then free, and dispatch compiles to the same jump table as a hand-written
     // `match` (see docs/performance.md). With an 8-bit tag the discriminant moved into
     // the machine, and every event paid for a select.
-    let repr = if model.events.is_empty() {
-        TokenStream::new()
+    let repr = if variants.is_empty() {
+        ""
     } else {
-        quote!(#[repr(u16)])
+        "#[repr(u16)]"
     };
-    let (definition, conversions) = if carries_data {
-        let variants = model.events.iter().enumerate().map(|(index, _)| {
-            let variant = &event_variants[index];
-            match model.data_target(index) {
-                Some(target) => {
-                    let target = &model.states[target].name;
-                    quote!(#variant(#target),)
-                }
-                None => quote!(#variant,),
-            }
-        });
-        let id_arms = model.events.iter().enumerate().map(|(index, _)| {
-            let variant = &event_variants[index];
-            match model.data_target(index) {
-                Some(_) => quote!(Event::#variant(_) => EventId::#variant,),
-                None => quote!(Event::#variant => EventId::#variant,),
-            }
-        });
-        let unit_arms = model.events.iter().enumerate().map(|(index, _)| {
-            let variant = &event_variants[index];
-            match model.data_target(index) {
-                Some(_) => quote!(EventId::#variant => ::core::option::Option::None,),
-                None => quote!(EventId::#variant => ::core::option::Option::Some(Event::#variant),),
-            }
-        });
-        (
-            quote! {
-                #repr
-                #item_vis enum Event {
-                    #(#variants)*
-                }
-            },
-            quote! {
-                /// Which event this is.
-                #[inline(always)]
-                #item_vis fn id(&self) -> EventId {
-                    match *self {
-                        #(#id_arms)*
-                    }
-                }
-
-                /// The event for `id`, or `None` when it must carry a state's data.
-                #item_vis fn unit(id: EventId) -> ::core::option::Option<Self> {
-                    match id {
-                        #(#unit_arms)*
-                    }
-                }
-            },
-        )
+    let carries_data = data.iter().any(Option::is_some);
+    let derives = if carries_data {
+        ""
     } else {
-        (
-            quote! {
-                #[derive(Clone, Copy, PartialEq, Eq)]
-                #repr
-                #item_vis enum Event {
-                    #(#event_variants,)*
-                }
-            },
-            quote! {
-                /// Which event this is.
-                #[inline(always)]
-                #item_vis fn id(&self) -> EventId {
-                    <EventId as ::fsm_core::Id>::ALL[*self as usize]
-                }
-
-                /// The event for `id`; never `None`, since no event of this machine
-                /// carries data.
-                #item_vis fn unit(id: EventId) -> ::core::option::Option<Self> {
-                    const ALL: [Event; #event_count] = [#(Event::#event_variants),*];
-                    ::core::option::Option::Some(ALL[id as usize])
-                }
-            },
-        )
+        "#[derive(Clone, Copy, PartialEq, Eq)]"
     };
-    quote! {
-        #[doc = #doc]
+    emit!(
+        out,
+        "#[doc = {doc}]
         #[allow(missing_docs)]
-        #definition
-
-        impl Event {
-            #conversions
-        }
-
-        impl ::fsm_core::RuntimeEvent<Spec> for Event {
-            #[inline(always)]
-            fn id(&self) -> EventId {
-                Event::id(self)
-            }
-        }
-
-        /// Prints the event's name only: a state's data need not be `Debug`.
-        impl ::core::fmt::Debug for Event {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                ::core::write!(f, "Event::{:?}", self.id())
-            }
+        {derives}
+        {repr}
+        {vis} enum Event {{\n"
+    );
+    for (variant, target) in variants.iter().zip(&data) {
+        match target {
+            Some(target) => emit!(out, "{variant}({}),\n", model.states[*target].name),
+            None => emit!(out, "{variant},\n"),
         }
     }
+    emit!(
+        out,
+        "}}
+
+        impl Event {{
+            /// Which event this is.
+            #[inline(always)]
+            {vis} fn id(&self) -> EventId {{\n"
+    );
+    if carries_data {
+        emit!(out, "match *self {{\n");
+        for (variant, target) in variants.iter().zip(&data) {
+            let fields = if target.is_some() { "(_)" } else { "" };
+            emit!(out, "Event::{variant}{fields} => EventId::{variant},\n");
+        }
+        emit!(out, "}}\n");
+    } else {
+        emit!(out, "<EventId as ::fsm_core::Id>::ALL[*self as usize]\n");
+    }
+    emit!(
+        out,
+        "}}
+
+            /// The event for `id`, or `None` when it must carry a state's data.
+            {vis} fn unit(id: EventId) -> ::core::option::Option<Self> {{\n"
+    );
+    if carries_data {
+        emit!(out, "match id {{\n");
+        for (variant, target) in variants.iter().zip(&data) {
+            if target.is_some() {
+                emit!(out, "EventId::{variant} => ::core::option::Option::None,\n");
+            } else {
+                emit!(
+                    out,
+                    "EventId::{variant} => ::core::option::Option::Some(Event::{variant}),\n"
+                );
+            }
+        }
+        emit!(out, "}}\n");
+    } else {
+        let all: Vec<String> = variants.iter().map(|v| format!("Event::{v}")).collect();
+        emit!(
+            out,
+            "const ALL: [Event; {}] = [{}];
+            ::core::option::Option::Some(ALL[id as usize])\n",
+            all.len(),
+            all.join(", ")
+        );
+    }
+    emit!(
+        out,
+        "}}
+        }}
+
+        impl ::fsm_core::RuntimeEvent<Spec> for Event {{
+            #[inline(always)]
+            fn id(&self) -> EventId {{
+                Event::id(self)
+            }}
+        }}
+
+        /// Prints the event's name only: a state's data need not be `Debug`.
+        impl ::core::fmt::Debug for Event {{
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {{
+                ::core::write!(f, \"Event::{{:?}}\", self.id())
+            }}
+        }}\n"
+    );
 }
 
-fn spec(model: &Model<'_>, names: &Names) -> TokenStream {
-    let Names {
-        machine, item_vis, ..
-    } = names;
-    let machine_name = names::unraw(machine);
-    let states = model.states.iter().enumerate().map(|(index, state)| {
-        let name = names::unraw(&state.name);
+/// `Spec`: the `Machine` impl with the transition table, and the Mermaid diagram.
+fn spec(model: &Model<'_>, names: &Names, out: &mut String) {
+    let Names { machine, vis, .. } = names;
+    let machine_name = lit(&names::unraw(machine));
+    let mut states = String::new();
+    for (index, state) in model.states.iter().enumerate() {
+        let name = lit(&names::unraw(&state.name));
         let has_data = model.has_data(index);
         let is_final = model.finals[index];
-        quote!(::fsm_core::StateInfo::new(#name, #has_data, #is_final))
-    });
-    let events = model.events.iter().map(|event| names::unraw(event));
-    let initial = Literal::usize_unsuffixed(model.initial);
-    let edges = model.edges.iter().map(|edge| {
-        let [from, event, to] = [edge.from, edge.event, edge.to].map(Literal::usize_unsuffixed);
-        quote!([#from, #event, #to])
-    });
-    let doc = format!("The description of [`{machine}`]: identifiers and transition table.");
-    let mermaid = mermaid(model);
-    quote! {
-        #[doc = #doc]
+        emit!(
+            states,
+            "::fsm_core::StateInfo::new({name}, {has_data}, {is_final}), "
+        );
+    }
+    let mut events = String::new();
+    for event in &model.events {
+        emit!(events, "{}, ", lit(&names::unraw(event)));
+    }
+    let mut edges = String::new();
+    for edge in &model.edges {
+        emit!(edges, "[{}, {}, {}], ", edge.from, edge.event, edge.to);
+    }
+    let initial = model.initial;
+    let doc = lit(&format!(
+        "The description of [`{machine}`]: identifiers and transition table."
+    ));
+    let mermaid = lit(&mermaid(model));
+    emit!(
+        out,
+        "#[doc = {doc}]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-        #item_vis struct Spec;
+        {vis} struct Spec;
 
-        impl Spec {
+        impl Spec {{
             /// The Mermaid diagram that `machine!` wrote into the machine's documentation;
             /// equal to `Spec::TABLE.mermaid().to_string()`.
-            #item_vis const MERMAID: &'static str = #mermaid;
-        }
+            {vis} const MERMAID: &'static str = {mermaid};
+        }}
 
-        impl ::fsm_core::Machine for Spec {
+        impl ::fsm_core::Machine for Spec {{
             type StateId = StateId;
             type EventId = EventId;
 
-            const TABLE: ::fsm_core::Table = ::fsm_core::Table {
-                machine: #machine_name,
-                states: &[#(#states),*],
-                events: &[#(#events),*],
-                initial: #initial,
-                edges: &::fsm_core::__private::edges([#(#edges),*]),
-            };
-        }
-    }
-}
-
-/// The Mermaid diagram, in exactly the format of `fsm_core::Table::mermaid`.
-fn mermaid(model: &Model<'_>) -> String {
-    let mut out = String::from("stateDiagram-v2\n");
-    out.push_str(&format!(
-        "    [*] --> {}\n",
-        model.states[model.initial].name
-    ));
-    for edge in &model.edges {
-        out.push_str(&format!(
-            "    {} --> {}: {}\n",
-            model.states[edge.from].name,
-            model.states[edge.to].name,
-            names::unraw(model.events[edge.event])
-        ));
-    }
-    for (index, state) in model.states.iter().enumerate() {
-        if model.finals[index] {
-            out.push_str(&format!("    {} --> [*]\n", state.name));
-        }
-    }
-    out
-}
-
-fn machine_doc(model: &Model<'_>) -> String {
-    let mut doc = format!(
-        "\n\nInitial state: `{}`.\n\n# Diagram\n\n```mermaid\n",
-        model.states[model.initial].name
+            const TABLE: ::fsm_core::Table = ::fsm_core::Table {{
+                machine: {machine_name},
+                states: &[{states}],
+                events: &[{events}],
+                initial: {initial},
+                edges: &::fsm_core::__private::edges([{edges}]),
+            }};
+        }}\n"
     );
-    doc.push_str(&mermaid(model));
-    doc.push_str("```\n");
-    doc
 }
 
 fn serde_impls(model: &Model<'_>, names: &Names) -> TokenStream {
@@ -1128,5 +1239,47 @@ fn serde_impls(model: &Model<'_>, names: &Names) -> TokenStream {
                 }
             };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Errors, check};
+
+    /// Expands `source` outside the compiler, as text.
+    fn expansion(source: &str) -> String {
+        let tokens: TokenStream = source.parse().expect("the declaration lexes");
+        let Ok(decl) = crate::parse::parse(tokens) else {
+            panic!("the declaration parses");
+        };
+        let mut errors = Errors::default();
+        let model = check(&decl, &mut errors);
+        assert!(errors.finish().is_empty());
+        expand(&model, |text| text.parse().ok()).to_string()
+    }
+
+    #[test]
+    fn the_written_source_lexes_for_every_kind_of_machine() {
+        let plain = expansion(
+            "pub Door { initial: Closed, states: { Open, Closed }, \
+             edges: { Closed + open => Open, Open + close => Closed } }",
+        );
+        let with_data = expansion(
+            "Door { context: Vec<u8>, initial: Closed, final: Gone, \
+             states: { Closed, Locked { code: u16 }, Gone }, \
+             edges: { Closed + lock => Locked, Locked + unlock => Closed, Closed + smash => Gone } }",
+        );
+        let bare = expansion("Bare { initial: Only, states: { Only }, edges: {} }");
+        for text in [&plain, &with_data, &bare] {
+            assert!(!text.contains("does not lex"), "{text}");
+            assert!(text.contains("fn fire"), "{text}");
+        }
+        // Without data the run-time event is a `Copy` twin of `EventId`.
+        assert!(
+            plain.contains("derive (Clone , Copy , PartialEq , Eq)"),
+            "{plain}"
+        );
+        assert!(with_data.contains("Lock (Locked)"), "{with_data}");
     }
 }

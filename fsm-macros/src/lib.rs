@@ -10,6 +10,8 @@ mod model;
 mod names;
 mod parse;
 
+use std::str::FromStr;
+
 use proc_macro::TokenStream;
 
 /// Declares a typestate machine. Documented in `fsm_core::machine!`.
@@ -27,10 +29,18 @@ pub fn machine(input: TokenStream) -> TokenStream {
     let mut out = if model.states.is_empty() {
         proc_macro2::TokenStream::new()
     } else {
-        expand::expand(&model)
+        expand::expand(&model, lex)
     };
     for error in errors.finish() {
         out.extend(error.to_compile_error());
     }
     out.into()
+}
+
+/// Lexes generated source with the compiler's own lexer. `proc_macro2`'s `FromStr` would
+/// first run its own lexer over the text to catch errors, and that lexer is built at the
+/// user's (usually unoptimized) level: for a large machine it cost more than the rest
+/// of the macro together.
+fn lex(source: &str) -> Option<proc_macro2::TokenStream> {
+    TokenStream::from_str(source).ok().map(Into::into)
 }

@@ -13,7 +13,15 @@ use crate::names;
 use crate::parse::{Attribute, CapabilityDecl, EdgeDecl, Error, Fields, MachineDecl, StateDecl};
 
 /// Names the expansion itself puts in the machine's module.
-const RESERVED_TYPES: &[&str] = &["Spec", "Runtime", "StateId", "EventId", "Event", "Edge"];
+const RESERVED_TYPES: &[&str] = &[
+    "Spec",
+    "Runtime",
+    "StateId",
+    "EventId",
+    "Event",
+    "Edge",
+    "__Context",
+];
 
 /// Methods the expansion puts on the machine type; an event may not take these names.
 const RESERVED_METHODS: &[&str] = &[
