@@ -861,10 +861,16 @@ fn runtime(model: &Model<'_>, names: &Names, out: &mut String) {
     emit!(out, "}}\n}}\n}}\n");
 
     fire(model, names, out);
+    runtime_trait(out);
 }
 
-/// `fire`: one arm per declared edge, each entering the target through the unchecked
-/// `enter` (the arms are written from the same edge list as the edge impls).
+/// `fire`, the run-time move: one match arm per declared edge, each entering its target
+/// through the unchecked `enter` (the arms are written from the same edge list as the
+/// edge impls). A data-carrying event brings its state's data along.
+///
+/// A branch-free variant that looked the target up in a `const` table was tried and
+/// measured slower: each event then waits for the previous one's table load, where the
+/// match lets the processor run ahead on predicted branches (docs/performance.md).
 fn fire(model: &Model<'_>, names: &Names, out: &mut String) {
     let vis = &names.vis;
     emit!(
@@ -880,9 +886,14 @@ fn fire(model: &Model<'_>, names: &Names, out: &mut String) {
             // A machine without edges has only the refusing arm, so `Ok` is unreachable.
             #[allow(unreachable_code)]
             {vis} fn fire(self, event: Event) -> ::core::result::Result<Self, ::fsm_core::Rejected<Self>> {{
-                use Runtime as R;
-                ::core::result::Result::Ok(match (self, event) {{\n"
+                use Runtime as R;\n"
     );
+    match_fire(model, out);
+    emit!(out, "}}\n}}\n");
+}
+
+fn match_fire(model: &Model<'_>, out: &mut String) {
+    emit!(out, "::core::result::Result::Ok(match (self, event) {{\n");
     for edge in &model.edges {
         let from = &model.states[edge.from].name;
         let to = &model.states[edge.to].name;
@@ -902,13 +913,17 @@ fn fire(model: &Model<'_>, names: &Names, out: &mut String) {
     emit!(
         out,
         "(machine, event) => {{
-                        return ::core::result::Result::Err(::fsm_core::Rejected::new(machine, event));
-                    }}
-                }})
-            }}
+            return ::core::result::Result::Err(::fsm_core::Rejected::new(machine, event));
         }}
+        }})\n"
+    );
+}
 
-        impl<H: ::fsm_core::Recorder<Spec>> ::fsm_core::Runtime for Runtime<H> {{
+/// The `fsm_core::Runtime` impl, which forwards to the inherent methods.
+fn runtime_trait(out: &mut String) {
+    emit!(
+        out,
+        "        impl<H: ::fsm_core::Recorder<Spec>> ::fsm_core::Runtime for Runtime<H> {{
             type Spec = Spec;
             type Event = Event;
 
