@@ -773,6 +773,10 @@ fn capabilities(model: &Model<'_>, names: &Names) -> TokenStream {
     }
 }
 
+/// A method of `Runtime` written as one match arm per state: its doc comment, its
+/// signature, and the arm for one state.
+type Accessor = (&'static str, &'static str, fn(&Ident) -> String);
+
 fn runtime(model: &Model<'_>, names: &Names, out: &mut String) {
     let Names {
         machine,
@@ -817,48 +821,38 @@ fn runtime(model: &Model<'_>, names: &Names, out: &mut String) {
             }}
         }}
 
-        impl<H> Runtime<H> {{
-            /// The current state's identifier.
-            #[inline(always)]
-            {vis} fn state_id(&self) -> StateId {{
-                match self {{\n"
+        impl<H> Runtime<H> {{\n"
     );
-    each(out, &|name| {
-        format!("Runtime::{name}(_) => StateId::{name},\n")
-    });
-    emit!(
-        out,
-        "}}
-            }}
-
-            /// The context, which travels through every state.
-            {vis} fn context(&self) -> &__Context {{
-                match self {{\n"
-    );
-    each(out, &|name| format!("Runtime::{name}(m) => &m.context,\n"));
-    emit!(
-        out,
-        "}}
-            }}
-
-            /// The context, mutably.
-            {vis} fn context_mut(&mut self) -> &mut __Context {{
-                match self {{\n"
-    );
-    each(out, &|name| {
-        format!("Runtime::{name}(m) => &mut m.context,\n")
-    });
-    emit!(
-        out,
-        "}}
-            }}
-
-            /// The history recorder.
-            {vis} fn history(&self) -> &H {{
-                match self {{\n"
-    );
-    each(out, &|name| format!("Runtime::{name}(m) => &m.history,\n"));
-    emit!(out, "}}\n}}\n}}\n");
+    let accessors: [Accessor; 4] = [
+        (
+            "/// The current state's identifier.\n#[inline(always)]",
+            "state_id(&self) -> StateId",
+            |name| format!("Runtime::{name}(_) => StateId::{name},"),
+        ),
+        (
+            "/// The context, which travels through every state.",
+            "context(&self) -> &__Context",
+            |name| format!("Runtime::{name}(m) => &m.context,"),
+        ),
+        (
+            "/// The context, mutably.",
+            "context_mut(&mut self) -> &mut __Context",
+            |name| format!("Runtime::{name}(m) => &mut m.context,"),
+        ),
+        (
+            "/// The history recorder.",
+            "history(&self) -> &H",
+            |name| format!("Runtime::{name}(m) => &m.history,"),
+        ),
+    ];
+    for (doc, signature, arm) in accessors {
+        emit!(out, "{doc}\n{vis} fn {signature} {{ match self {{\n");
+        for state in &model.states {
+            emit!(out, "{}\n", arm(&state.name));
+        }
+        emit!(out, "}} }}\n");
+    }
+    emit!(out, "}}\n");
 
     fire(model, names, out);
     runtime_trait(out);

@@ -350,6 +350,17 @@ impl Cursor {
     /// The tokens up to the next comma outside angle brackets (not consuming the comma):
     /// a type, as written.
     fn type_tokens(&mut self) -> Result<TokenStream> {
+        let tokens = self.up_to_comma();
+        if tokens.is_empty() {
+            return Err(self.error("expected a type"));
+        }
+        Ok(tokens)
+    }
+
+    /// Consumes the tokens up to the next comma outside angle brackets, or to the end,
+    /// and returns them. Commas inside `()`, `[]` and `{}` are inside groups already;
+    /// `HashMap<K, V>` is the case that needs counting.
+    fn up_to_comma(&mut self) -> TokenStream {
         let start = self.pos;
         let mut depth = 0usize;
         while let Some(token) = self.peek_at(0) {
@@ -364,10 +375,7 @@ impl Cursor {
             }
             self.pos += 1;
         }
-        if self.pos == start {
-            return Err(self.error("expected a type"));
-        }
-        Ok(self.tokens[start..self.pos].iter().cloned().collect())
+        self.tokens[start..self.pos].iter().cloned().collect()
     }
 
     /// Whether the token before the current one is a `-` joined to it.
@@ -464,20 +472,7 @@ impl Cursor {
     fn comma_separated(&mut self) -> Vec<Cursor> {
         let mut items = Vec::new();
         while !self.is_empty() {
-            let start = self.pos;
-            let mut depth = 0usize;
-            while let Some(token) = self.peek_at(0) {
-                if let TokenTree::Punct(punct) = token {
-                    match punct.as_char() {
-                        ',' if depth == 0 => break,
-                        '<' => depth += 1,
-                        '>' if !self.follows_minus() => depth = depth.saturating_sub(1),
-                        _ => {}
-                    }
-                }
-                self.pos += 1;
-            }
-            let item: TokenStream = self.tokens[start..self.pos].iter().cloned().collect();
+            let item = self.up_to_comma();
             let end = self.span();
             items.push(Cursor::new(item, end));
             self.eat_punct(',');
