@@ -169,3 +169,54 @@ fn debug_shows_the_state_without_asking_the_context_for_debug() {
     let bare = Bare::new(Opaque, bare::Only);
     assert_eq!(format!("{bare:?}"), "Bare { state: Only, .. }");
 }
+
+machine! {
+    Lamp {
+        initial: Off,
+        states: {
+            /// Derives written on a state are kept: the macro adds none of its own.
+            #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+            Off,
+            #[derive(Debug, Clone, PartialEq)]
+            On { brightness: f32 },
+        },
+        edges: { Off + switch_on => On, On + switch_off => Off },
+    }
+}
+
+#[test]
+fn derives_written_on_states_are_kept() {
+    let lamp = Lamp::new((), lamp::Off).switch_on(lamp::On { brightness: 0.5 });
+    let on = lamp.state().clone();
+    assert_eq!(format!("{on:?}"), "On { brightness: 0.5 }");
+    let off = lamp.switch_off();
+    let copy = *off.state();
+    assert_eq!(copy, lamp::Off);
+}
+
+mod private_machines {
+    //! A machine declared without `pub` is usable in its own module, capabilities and
+    //! all (the event and capability types live one module deeper than the states).
+    use fsm_core::machine;
+
+    machine! {
+        Fan {
+            initial: Still,
+            states: { Still, Spinning },
+            edges: { Still + start => Spinning, Spinning + stop => Still },
+            capabilities: { oil: [Still] },
+        }
+    }
+
+    fn oil<S: fan::cap::CanOil>(fan: &Fan<S>) -> fan::StateId {
+        fan.state_id()
+    }
+
+    #[test]
+    fn a_private_machine_moves_and_has_its_capabilities() {
+        let fan = Fan::new((), fan::Still);
+        assert_eq!(oil(&fan), fan::StateId::Still);
+        let fan = fan.start().stop();
+        assert_eq!(fan.state_id(), fan::StateId::Still);
+    }
+}

@@ -44,6 +44,8 @@ struct Names {
     context: TokenStream,
     /// `item_vis` as text.
     vis: String,
+    /// The same visibility for items one module further in (`event`, `cap`), as text.
+    inner_vis: String,
 }
 
 /// The whole expansion of `model`. `lex` turns the written source into tokens: the
@@ -60,6 +62,7 @@ pub(crate) fn expand(model: &Model<'_>, lex: fn(&str) -> Option<TokenStream>) ->
         ),
         state_trait: format_ident!("{}State", machine),
         vis: item_vis.to_string(),
+        inner_vis: vis_at_depth(&decl.vis, 2).to_string(),
         item_vis,
         move_vis: nested_vis(decl.transitions.as_ref().unwrap_or(&decl.vis)),
         context: match &decl.context {
@@ -278,7 +281,12 @@ fn state_impls(model: &Model<'_>, names: &Names, out: &mut String) {
 
 /// The event types, each with its identifier, and the two that never occur.
 fn events(model: &Model<'_>, names: &Names, out: &mut String) {
-    let Names { machine, vis, .. } = names;
+    let Names {
+        machine,
+        vis,
+        inner_vis,
+        ..
+    } = names;
     let doc = lit(&format!(
         "The events of [`{machine}`](super::{machine}) as zero-sized types, one per event \
          name in the declaration: `event::open` names the `open` edges at compile time."
@@ -290,7 +298,7 @@ fn events(model: &Model<'_>, names: &Names, out: &mut String) {
         {vis} mod event {{\n"
     );
     for event in &model.events {
-        emit!(out, "{vis} struct {event};\n");
+        emit!(out, "{inner_vis} struct {event};\n");
     }
     emit!(out, "}}\n");
     for event in &model.events {
@@ -390,14 +398,25 @@ fn edge_impls(model: &Model<'_>, _names: &Names) -> TokenStream {
 
 /// A visibility written at the call site, re-expressed for an item one module deeper.
 fn nested_vis(vis: &Visibility) -> TokenStream {
+    vis_at_depth(vis, 1)
+}
+
+/// A visibility written at the call site, re-expressed for an item `depth` modules deeper:
+/// the machine's module is one deep, its `event` and `cap` modules two.
+fn vis_at_depth(vis: &Visibility, depth: usize) -> TokenStream {
+    let supers = || std::iter::repeat_n(quote!(super), depth);
     match vis {
         Visibility::Public(token) => quote!(#token),
-        Visibility::Inherited => quote!(pub(super)),
+        Visibility::Inherited => {
+            let supers = supers();
+            quote!(pub(in #(#supers)::*))
+        }
         Visibility::Restricted { path, .. } => {
+            let supers = supers();
             let rest = path.iter().skip(1);
             match path[0].to_string().as_str() {
-                "self" => quote!(pub(in super #(::#rest)*)),
-                "super" => quote!(pub(in super::#(#path)::*)),
+                "self" => quote!(pub(in #(#supers)::* #(::#rest)*)),
+                "super" => quote!(pub(in #(#supers::)* #(#path)::*)),
                 _ => quote!(pub(in #(#path)::*)),
             }
         }
@@ -728,6 +747,7 @@ fn capabilities(model: &Model<'_>, names: &Names) -> TokenStream {
     if model.capabilities.is_empty() {
         return TokenStream::new();
     }
+    let inner_vis = vis_at_depth(&model.decl.vis, 2);
     let traits = model.capabilities.iter().map(|capability| {
         let operation = names::unraw(&capability.decl.name);
         // `Can` keeps a capability named `send` or `copy` clear of `Send` and `Copy`.
@@ -757,7 +777,7 @@ fn capabilities(model: &Model<'_>, names: &Names) -> TokenStream {
             #[doc = #doc]
             #(#attrs)*
             #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
-            #item_vis trait #name: super::#state_trait {}
+            #inner_vis trait #name: super::#state_trait {}
 
             #(#impls)*
         }
