@@ -76,7 +76,7 @@ pub(crate) fn expand(model: &Model<'_>, lex: fn(&str) -> Option<TokenStream>) ->
     sealed_module(model, &names, &mut source);
     state_impls(model, &names, &mut source);
     events(model, &names, &mut source);
-    edge_trait(model, &names, &mut source);
+    edge_trait(&names, &mut source);
     runtime(model, &names, &mut source);
     identifiers(model, &names, &mut source);
     run_time_event(model, &names, &mut source);
@@ -87,7 +87,7 @@ pub(crate) fn expand(model: &Model<'_>, lex: fn(&str) -> Option<TokenStream>) ->
     });
     let built = [
         state_types(model, &names),
-        edge_impls(model, &names),
+        edge_impls(model),
         machine_type(model, &names),
         event_methods(model, &names),
         capabilities(model, &names),
@@ -334,7 +334,7 @@ fn event_variant(event: &Ident) -> Ident {
 
 /// The edge trait and its two never-used blanket impls; the declared edges' impls are
 /// built by `edge_impls`.
-fn edge_trait(_model: &Model<'_>, names: &Names, out: &mut String) {
+fn edge_trait(names: &Names, out: &mut String) {
     let Names {
         machine,
         state_trait,
@@ -374,7 +374,7 @@ fn edge_trait(_model: &Model<'_>, names: &Names, out: &mut String) {
 }
 
 /// One impl of the edge trait per declared edge.
-fn edge_impls(model: &Model<'_>, _names: &Names) -> TokenStream {
+fn edge_impls(model: &Model<'_>) -> TokenStream {
     let impls = model.edges.iter().map(|edge| {
         let from = &model.states[edge.from].name;
         let to = &model.states[edge.to].name;
