@@ -20,6 +20,10 @@
 //! cannot look fast. The stream is converted to each variant's own event type outside the
 //! timed part (criterion's `iter_batched`), and the timed loop is the same generic function
 //! for all of them; it consumes the events by value, as they would come off a queue.
+//!
+//! Each variant is timed with its loop at four offsets within a 64-byte line, as
+//! `variant@0` to `variant@48` (see [`OFFSETS`]); `benches/dispatch-summary.sh` prints
+//! the medians.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -55,16 +59,41 @@ trait Variant {
     fn state(machine: &Self::Machine) -> State;
 }
 
+/// Where each variant's timed loop is placed: `PAD` bytes of no-ops at the top of `run`
+/// move the loop below them, so the same loop is timed at each 16-byte offset within a
+/// 64-byte line. Branch-heavy loops like these change speed with their placement alone
+/// (docs/performance.md measured identical loops 40% apart), so each variant is timed at
+/// all four offsets and compared on the median.
+const OFFSETS: [usize; 4] = [0, 16, 32, 48];
+
 /// The timed loop, the same for every variant. The events are owned and consumed, since
 /// not every variant's event type is `Copy` (ours is not: an event may carry a state's
 /// data).
 #[inline(never)]
-fn run<V: Variant>(events: Vec<V::Event>) -> State {
+fn run<V: Variant, const PAD: usize>(events: Vec<V::Event>) -> State {
+    pad::<PAD>();
     let mut machine = V::new();
     for event in events {
         machine = V::step(machine, event);
     }
     V::state(&machine)
+}
+
+/// No-ops up to the next 64-byte boundary, then `PAD` more: the code after this point
+/// starts `PAD` bytes into a line, whatever the address of the function. Run once per
+/// call of `run`.
+#[inline(always)]
+fn pad<const PAD: usize>() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the bytes are `nop` instructions: they touch no register, flag or memory.
+    unsafe {
+        std::arch::asm!(
+            ".p2align 6, 0x90",
+            ".skip {pad}, 0x90",
+            pad = const PAD,
+            options(nomem, nostack, preserves_flags)
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -554,12 +583,24 @@ fn bench_variant<V: Variant>(
         );
     }
     let last = *expected.last().expect("the stream is not empty");
-    assert_eq!(run::<V>(own()), last);
+    assert_eq!(run::<V, 0>(own()), last);
 
-    group.bench_function(V::NAME, |b| {
+    // One benchmark per placement, named `variant@offset`; `benches/dispatch-summary.sh`
+    // prints the median over the four.
+    bench_at::<V, { OFFSETS[0] }>(group, &own);
+    bench_at::<V, { OFFSETS[1] }>(group, &own);
+    bench_at::<V, { OFFSETS[2] }>(group, &own);
+    bench_at::<V, { OFFSETS[3] }>(group, &own);
+}
+
+fn bench_at<V: Variant, const PAD: usize>(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    own: &dyn Fn() -> Vec<V::Event>,
+) {
+    group.bench_function(format!("{}@{PAD}", V::NAME), |b| {
         b.iter_batched(
             own,
-            |events| run::<V>(black_box(events)),
+            |events| run::<V, PAD>(black_box(events)),
             BatchSize::LargeInput,
         );
     });
