@@ -764,6 +764,49 @@ mod tests {
         );
     }
 
+    /// The errors of a declaration, whether the whole failed or only some items.
+    fn errors(source: &str) -> Vec<String> {
+        let tokens: TokenStream = source.parse().expect("the source lexes");
+        match parse(tokens) {
+            Ok(decl) => decl.item_errors.iter().map(ToString::to_string).collect(),
+            Err(error) => vec![error.to_string()],
+        }
+    }
+
+    #[test]
+    fn malformed_declarations_are_errors_not_panics() {
+        let cases = [
+            "",
+            "pub",
+            "A",
+            "A ( )",
+            "A { } B { }",
+            "A { states }",
+            "A { states: }",
+            "A { states: X }",
+            "A { states: { X { a: } } }",
+            "A { states: { X { : u8 } } }",
+            "A { states: { X(pub) } }",
+            "A { states: { X, }, context: , }",
+            "A { states: { X }, edges: { + e => B } }",
+            "A { states: { X }, edges: { X + => B } }",
+            "A { states: { X }, edges: { X + e => } }",
+            "A { states: { X }, edges: { X + e = > B } }",
+            "A { states: { X }, capabilities: { k: X } }",
+            "A { states: { X }, capabilities: { k: [X Y] } }",
+            "A { states: { X }, serde: maybe }",
+            "A { states: { X }, transitions: pub(in) }",
+            "A { states: { X }, transitions: pub(in crate::) }",
+            "A { states: { X }, initial: 3 }",
+            "A { states: { X }, final: X | }",
+            "A { 3: X, states: { X } }",
+            "A { states: { X }, states: { Y } }",
+        ];
+        for source in cases {
+            assert!(!errors(source).is_empty(), "no error for {source:?}");
+        }
+    }
+
     #[test]
     fn string_literals_are_read_as_the_compiler_wrote_them() {
         assert_eq!(string_value(r#""a\"b\n""#).as_deref(), Some("a\"b\n"));
