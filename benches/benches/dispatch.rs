@@ -67,7 +67,7 @@ trait Variant {
 const OFFSETS: [usize; 4] = [0, 16, 32, 48];
 
 /// The timed loop, the same for every variant. The events are owned and consumed, since
-/// not every variant's event type is `Copy` (ours is not: an event may carry a state's
+/// not every variant's event type is `Copy` (ours is not when an event carries a state's
 /// data).
 #[inline(never)]
 fn run<V: Variant, const PAD: usize>(events: Vec<V::Event>) -> State {
