@@ -52,7 +52,8 @@ impl fmt::Display for Error {
     }
 }
 
-/// `::` as two joint colons, or an identifier, at `span`.
+/// One piece of a path or macro call, at `span`: `::` (two joint colons), `!`, or an
+/// identifier.
 fn spanned_tokens(piece: &str, span: Span) -> Vec<TokenTree> {
     let punct = |ch, spacing| {
         let mut punct = Punct::new(ch, spacing);
