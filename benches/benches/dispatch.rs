@@ -134,19 +134,7 @@ mod with_fsm_core {
     // Only the run-time side is used here; the typed moves are measured in typestate.rs.
     #![allow(dead_code)]
 
-    fsm_core::machine! {
-        pub Player {
-            initial: Idle,
-            states: { Idle, Running, Paused, Stopped },
-            edges: {
-                Idle + start => Running,
-                Running + pause => Paused,
-                Paused + resume => Running,
-                Running | Paused + stop => Stopped,
-                Stopped + reset => Idle,
-            },
-        }
-    }
+    benches::bench_player!();
 }
 
 struct FsmCore;

@@ -33,38 +33,13 @@ const STEPS_PER_CYCLE: u64 = 9;
 
 /// The bench player, declared with our macro.
 mod ours {
-    fsm_core::machine! {
-        pub Player {
-            initial: Idle,
-            states: { Idle, Running, Paused, Stopped },
-            edges: {
-                Idle + start => Running,
-                Running + pause => Paused,
-                Paused + resume => Running,
-                Running | Paused + stop => Stopped,
-                Stopped + reset => Idle,
-            },
-        }
-    }
+    benches::bench_player!();
 }
 
 /// The same player with a `u64` context, so that every intermediate machine is eight
 /// bytes that `black_box` must materialise, not a zero-sized value.
 mod ours_ctx {
-    fsm_core::machine! {
-        pub Player {
-            context: u64,
-            initial: Idle,
-            states: { Idle, Running, Paused, Stopped },
-            edges: {
-                Idle + start => Running,
-                Running + pause => Paused,
-                Paused + resume => Running,
-                Running | Paused + stop => Stopped,
-                Stopped + reset => Idle,
-            },
-        }
-    }
+    benches::bench_player!(context: u64,);
 }
 
 /// The bench player, as one would write the typestate pattern by hand: zero-sized state

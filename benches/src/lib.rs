@@ -8,7 +8,9 @@
 //! - [`State`] and [`Event`], the bench machine written by hand as a plain `enum` + `match`
 //!   (the baseline every other variant is compared with);
 //! - [`event_stream`], a seeded stream of events in which exactly one event in four is
-//!   illegal for the state the machine is in when it arrives.
+//!   illegal for the state the machine is in when it arrives;
+//! - [`bench_player!`], the same machine declared with `fsm_core::machine!`, for the
+//!   benchmarks that measure ours.
 //!
 //! The bench machine is a media player with four states and five events:
 //!
@@ -20,6 +22,31 @@
 //! Paused  + stop   => Stopped
 //! Stopped + reset  => Idle
 //! ```
+
+/// Declares the bench machine with `fsm_core::machine!`, as `Player` in the calling
+/// module, optionally with a context: `bench_player!()` or `bench_player!(context: u64,)`.
+///
+/// The calling crate must depend on `fsm-core`; this crate does not, since only the
+/// benchmarks expand the macro.
+#[macro_export]
+macro_rules! bench_player {
+    ($($context:tt)*) => {
+        ::fsm_core::machine! {
+            pub Player {
+                $($context)*
+                initial: Idle,
+                states: { Idle, Running, Paused, Stopped },
+                edges: {
+                    Idle + start => Running,
+                    Running + pause => Paused,
+                    Paused + resume => Running,
+                    Running | Paused + stop => Stopped,
+                    Stopped + reset => Idle,
+                },
+            }
+        }
+    };
+}
 
 /// A state of the bench machine, as a plain fieldless enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

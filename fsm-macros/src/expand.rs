@@ -44,8 +44,8 @@ struct Names {
     context: TokenStream,
     /// `item_vis` as text.
     vis: String,
-    /// The same visibility for items one module further in (`event`, `cap`), as text.
-    inner_vis: String,
+    /// The same visibility for items one module further in (`event`, `cap`).
+    inner_vis: TokenStream,
 }
 
 /// The whole expansion of `model`. `lex` turns the written source into tokens: the
@@ -62,7 +62,7 @@ pub(crate) fn expand(model: &Model<'_>, lex: fn(&str) -> Option<TokenStream>) ->
         ),
         state_trait: format_ident!("{}State", machine),
         vis: item_vis.to_string(),
-        inner_vis: vis_at_depth(&decl.vis, 2).to_string(),
+        inner_vis: vis_at_depth(&decl.vis, 2),
         item_vis,
         move_vis: nested_vis(decl.transitions.as_ref().unwrap_or(&decl.vis)),
         context: match &decl.context {
@@ -297,6 +297,7 @@ fn events(model: &Model<'_>, names: &Names, out: &mut String) {
         #[allow(missing_docs, missing_debug_implementations)]
         {vis} mod event {{\n"
     );
+    let inner_vis = inner_vis.to_string();
     for event in &model.events {
         emit!(out, "{inner_vis} struct {event};\n");
     }
@@ -742,12 +743,12 @@ fn capabilities(model: &Model<'_>, names: &Names) -> TokenStream {
         machine,
         state_trait,
         item_vis,
+        inner_vis,
         ..
     } = names;
     if model.capabilities.is_empty() {
         return TokenStream::new();
     }
-    let inner_vis = vis_at_depth(&model.decl.vis, 2);
     let traits = model.capabilities.iter().map(|capability| {
         let operation = names::unraw(&capability.decl.name);
         // `Can` keeps a capability named `send` or `copy` clear of `Send` and `Copy`.
@@ -900,14 +901,9 @@ fn fire(model: &Model<'_>, names: &Names, out: &mut String) {
             // A machine without edges has only the refusing arm, so `Ok` is unreachable.
             #[allow(unreachable_code)]
             {vis} fn fire(self, event: Event) -> ::core::result::Result<Self, ::fsm_core::Rejected<Self>> {{
-                use Runtime as R;\n"
+                use Runtime as R;
+                ::core::result::Result::Ok(match (self, event) {{\n"
     );
-    match_fire(model, out);
-    emit!(out, "}}\n}}\n");
-}
-
-fn match_fire(model: &Model<'_>, out: &mut String) {
-    emit!(out, "::core::result::Result::Ok(match (self, event) {{\n");
     for edge in &model.edges {
         let from = &model.states[edge.from].name;
         let to = &model.states[edge.to].name;
@@ -927,9 +923,11 @@ fn match_fire(model: &Model<'_>, out: &mut String) {
     emit!(
         out,
         "(machine, event) => {{
-            return ::core::result::Result::Err(::fsm_core::Rejected::new(machine, event));
-        }}
-        }})\n"
+                        return ::core::result::Result::Err(::fsm_core::Rejected::new(machine, event));
+                    }}
+                }})
+            }}
+        }}\n"
     );
 }
 

@@ -332,6 +332,12 @@ fn check_events(model: &mut Model<'_>, errors: &mut Errors) {
     retain_events(model, &keep);
 }
 
+/// Keeps the items whose entry in `keep` is `true`.
+fn retain_marked<T>(items: &mut Vec<T>, keep: &[bool]) {
+    let mut marks = keep.iter();
+    items.retain(|_| marks.next().copied().unwrap_or(false));
+}
+
 /// Keeps the events marked `true`, renumbering the edges and dropping those of the others.
 fn retain_events(model: &mut Model<'_>, keep: &[bool]) {
     if keep.iter().all(|&k| k) {
@@ -343,16 +349,8 @@ fn retain_events(model: &mut Model<'_>, keep: &[bool]) {
         renumber.push(kept.then_some(next));
         next += usize::from(kept);
     }
-    let mut index = 0;
-    model.events.retain(|_| {
-        index += 1;
-        keep[index - 1]
-    });
-    let mut index = 0;
-    model.event_names.retain(|_| {
-        index += 1;
-        keep[index - 1]
-    });
+    retain_marked(&mut model.events, keep);
+    retain_marked(&mut model.event_names, keep);
     let before = model.edges.len();
     model.edges.retain_mut(|edge| match renumber[edge.event] {
         Some(new) => {
