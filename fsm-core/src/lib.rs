@@ -54,7 +54,7 @@
 //! | `Door::open`, ... | one consuming method per event (visibility set by `transitions:`) |
 //! | `door::cap::CanKnock`, ... | one trait per declared capability (`knock`), implemented for the states that have it |
 //! | `door::Runtime<H>` | the enum over all states, with `fire(Event)`; see [`Runtime`] |
-//! | `door::StateId`, `door::EventId`, `door::Event` | identifiers, and run-time events (`Event` is `Copy` when no event carries data) |
+//! | `door::StateId`, `door::EventId`, `door::Event` | identifiers, and run-time events (`Event` is another name for `EventId` when no event carries data) |
 //! | `door::Spec` | implements [`Machine`]: the `const` [`Table`], rendered by [`Table::mermaid`] and [`Table::dot`] |
 //!
 //! The declaration syntax, and the rules it is checked against, are documented on

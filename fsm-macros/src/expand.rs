@@ -48,6 +48,16 @@ struct Names {
     inner_vis: TokenStream,
 }
 
+/// The representation of `EventId`, and of `Event` where it is an enum of its own.
+///
+/// A 16-bit tag gives an event more spare bit patterns than the run-time enum's 8-bit tag,
+/// so `Result<Runtime, Rejected<Runtime>>` keeps its discriminant in the event and the
+/// machine at the same offset in `Ok` and `Err`: handing a refused machine back is then
+/// free, and dispatch compiles to the same jump table as a hand-written `match` (see
+/// docs/performance.md). With an 8-bit tag the discriminant moved into the machine, and
+/// every event paid for a select.
+const EVENT_REPR: &str = "#[repr(u16)]";
+
 /// The whole expansion of `model`. `lex` turns the written source into tokens: the
 /// compiler's lexer in the macro, `proc_macro2`'s in unit tests.
 pub(crate) fn expand(model: &Model<'_>, lex: fn(&str) -> Option<TokenStream>) -> TokenStream {
@@ -224,22 +234,29 @@ fn state_impls(model: &Model<'_>, names: &Names, out: &mut String) {
         );
     }
 
-    // What the framework promises about size, checked for all states in one assertion:
-    // a unit state is zero-sized and adds nothing to the machine, a state with data adds
-    // exactly its data.
+    // What the framework promises about size, checked in one assertion: a unit state is
+    // zero-sized and adds nothing to the machine, a state with data adds exactly its data.
+    // The unit states are checked together, as one tuple: the tuple is zero-sized exactly
+    // when each of them is, and a zero-sized field can only add its alignment, which the
+    // tuple has the largest of. One check instead of one per state matters to a large
+    // machine's `cargo check`, which evaluates every one.
+    let mut units = String::new();
     let mut checks = String::new();
     for (index, state) in model.states.iter().enumerate() {
         let name = &state.name;
-        let check = if model.has_data(index) {
-            "data_layout"
+        if model.has_data(index) {
+            emit!(
+                checks,
+                "__p::data_layout::<{machine}<{name}>, __Context, {name}>(), "
+            );
         } else {
-            "unit_layout"
-        };
-        emit!(
-            checks,
-            "__p::{check}::<{machine}<{name}>, __Context, {name}>(), "
-        );
+            emit!(units, "{name}, ");
+        }
     }
+    emit!(
+        checks,
+        "__p::unit_layout::<{machine}<({units})>, __Context, ({units})>()"
+    );
     emit!(
         out,
         "const _: () = {{
@@ -712,7 +729,7 @@ fn event_methods(model: &Model<'_>, names: &Names) -> TokenStream {
 
 fn event_doc(model: &Model<'_>, event: usize) -> String {
     let mut doc = format!("Takes the `{}` edge:", names::unraw(model.events[event]));
-    for edge in model.edges.iter().filter(|edge| edge.event == event) {
+    for edge in model.edges_on(event) {
         doc.push_str(&format!(
             " `{}` → `{}`;",
             model.states[edge.from].name, model.states[edge.to].name
@@ -720,7 +737,7 @@ fn event_doc(model: &Model<'_>, event: usize) -> String {
     }
     doc.pop();
     doc.push('.');
-    for edge in model.edges.iter().filter(|edge| edge.event == event) {
+    for edge in model.edges_on(event) {
         for line in doc_lines(edge.attrs) {
             doc.push_str("\n\n");
             doc.push_str(&line);
@@ -975,6 +992,7 @@ fn identifiers(model: &Model<'_>, names: &Names, out: &mut String) {
     let event_count = variants.len();
     let state_doc = lit(&format!("The states of [`{machine}`], by name."));
     let event_doc = lit(&format!("The events of [`{machine}`], by name."));
+    let repr = if event_count == 0 { "" } else { EVENT_REPR };
     emit!(
         out,
         "#[doc = {state_doc}]
@@ -1010,6 +1028,7 @@ fn identifiers(model: &Model<'_>, names: &Names, out: &mut String) {
         #[doc = {event_doc}]
         #[allow(missing_docs)]
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        {repr}
         {vis} enum EventId {{ {events} }}
 
         impl ::fsm_core::Id for EventId {{
@@ -1041,44 +1060,69 @@ fn identifiers(model: &Model<'_>, names: &Names, out: &mut String) {
     );
 }
 
-/// The run-time `Event` enum. When no event carries data it is a copy of `EventId` (and
-/// `Copy`), so converting between the two is an index into a table rather than a match
-/// arm per event.
+/// The run-time `Event`: an enum whose variants carry the data of the states they enter
+/// or, when no event carries data, `EventId` itself.
 fn run_time_event(model: &Model<'_>, names: &Names, out: &mut String) {
+    if (0..model.events.len()).all(|event| model.data_target(event).is_none()) {
+        events_without_data(names, out);
+    } else {
+        events_with_data(model, names, out);
+    }
+}
+
+/// `Event` as another name for `EventId`: nothing to convert, and no second enum of
+/// every event for each `cargo check` to compile.
+fn events_without_data(names: &Names, out: &mut String) {
     let Names { machine, vis, .. } = names;
-    let variants: Vec<Ident> = model.events.iter().map(|e| event_variant(e)).collect();
-    let data: Vec<Option<usize>> = (0..variants.len()).map(|i| model.data_target(i)).collect();
+    let doc = lit(&format!(
+        "A run-time event of [`{machine}`]. No event of it carries data, so this is its \
+         [`EventId`]."
+    ));
+    emit!(
+        out,
+        "#[doc = {doc}]
+        {vis} type Event = EventId;
+
+        impl EventId {{
+            /// Which event this is: the identifier itself.
+            #[inline(always)]
+            {vis} fn id(&self) -> EventId {{
+                *self
+            }}
+
+            /// The event for `id`; never `None`, since no event carries data.
+            #[inline(always)]
+            {vis} fn unit(id: EventId) -> ::core::option::Option<Self> {{
+                ::core::option::Option::Some(id)
+            }}
+        }}
+
+        impl ::fsm_core::RuntimeEvent<Spec> for EventId {{
+            #[inline(always)]
+            fn id(&self) -> EventId {{
+                *self
+            }}
+        }}\n"
+    );
+}
+
+/// The run-time `Event` enum, for a machine where some events carry data.
+fn events_with_data(model: &Model<'_>, names: &Names, out: &mut String) {
+    let Names { machine, vis, .. } = names;
     let doc = lit(&format!(
         "A run-time event of [`{machine}`]: an event that enters a state with data carries it."
     ));
-    // A 16-bit tag gives `Event` more spare bit patterns than the run-time enum's 8-bit
-    // tag, so `Result<Runtime, Rejected<Runtime>>` keeps its discriminant in the event
-    // and the machine at the same offset in `Ok` and `Err`: handing a refused machine
-    // back is then free, and dispatch compiles to the same jump table as a hand-written
-    // `match` (see docs/performance.md). With an 8-bit tag the discriminant moved into
-    // the machine, and every event paid for a select.
-    let repr = if variants.is_empty() {
-        ""
-    } else {
-        "#[repr(u16)]"
-    };
-    let carries_data = data.iter().any(Option::is_some);
-    let derives = if carries_data {
-        ""
-    } else {
-        "#[derive(Clone, Copy, PartialEq, Eq)]"
-    };
     emit!(
         out,
         "#[doc = {doc}]
         #[allow(missing_docs)]
-        {derives}
-        {repr}
+        {EVENT_REPR}
         {vis} enum Event {{\n"
     );
-    for (variant, target) in variants.iter().zip(&data) {
-        match target {
-            Some(target) => emit!(out, "{variant}({}),\n", model.states[*target].name),
+    for (event, name) in model.events.iter().enumerate() {
+        let variant = event_variant(name);
+        match model.data_target(event) {
+            Some(target) => emit!(out, "{variant}({}),\n", model.states[target].name),
             None => emit!(out, "{variant},\n"),
         }
     }
@@ -1089,51 +1133,42 @@ fn run_time_event(model: &Model<'_>, names: &Names, out: &mut String) {
         impl Event {{
             /// Which event this is.
             #[inline(always)]
-            {vis} fn id(&self) -> EventId {{\n"
+            {vis} fn id(&self) -> EventId {{
+                match *self {{\n"
     );
-    if carries_data {
-        emit!(out, "match *self {{\n");
-        for (variant, target) in variants.iter().zip(&data) {
-            let fields = if target.is_some() { "(_)" } else { "" };
-            emit!(out, "Event::{variant}{fields} => EventId::{variant},\n");
-        }
-        emit!(out, "}}\n");
-    } else {
-        emit!(out, "<EventId as ::fsm_core::Id>::ALL[*self as usize]\n");
+    for (event, name) in model.events.iter().enumerate() {
+        let variant = event_variant(name);
+        let fields = if model.data_target(event).is_some() {
+            "(_)"
+        } else {
+            ""
+        };
+        emit!(out, "Event::{variant}{fields} => EventId::{variant},\n");
     }
     emit!(
         out,
         "}}
+            }}
 
             /// The event for `id`, or `None` when it must carry a state's data.
-            {vis} fn unit(id: EventId) -> ::core::option::Option<Self> {{\n"
+            {vis} fn unit(id: EventId) -> ::core::option::Option<Self> {{
+                match id {{\n"
     );
-    if carries_data {
-        emit!(out, "match id {{\n");
-        for (variant, target) in variants.iter().zip(&data) {
-            if target.is_some() {
-                emit!(out, "EventId::{variant} => ::core::option::Option::None,\n");
-            } else {
-                emit!(
-                    out,
-                    "EventId::{variant} => ::core::option::Option::Some(Event::{variant}),\n"
-                );
-            }
+    for (event, name) in model.events.iter().enumerate() {
+        let variant = event_variant(name);
+        if model.data_target(event).is_some() {
+            emit!(out, "EventId::{variant} => ::core::option::Option::None,\n");
+        } else {
+            emit!(
+                out,
+                "EventId::{variant} => ::core::option::Option::Some(Event::{variant}),\n"
+            );
         }
-        emit!(out, "}}\n");
-    } else {
-        let all: Vec<String> = variants.iter().map(|v| format!("Event::{v}")).collect();
-        emit!(
-            out,
-            "const ALL: [Event; {}] = [{}];
-            ::core::option::Option::Some(ALL[id as usize])\n",
-            all.len(),
-            all.join(", ")
-        );
     }
     emit!(
         out,
         "}}
+            }}
         }}
 
         impl ::fsm_core::RuntimeEvent<Spec> for Event {{
@@ -1302,11 +1337,8 @@ mod tests {
             assert!(!text.contains("does not lex"), "{text}");
             assert!(text.contains("fn fire"), "{text}");
         }
-        // Without data the run-time event is a `Copy` twin of `EventId`.
-        assert!(
-            plain.contains("derive (Clone , Copy , PartialEq , Eq)"),
-            "{plain}"
-        );
+        // Without data the run-time event is the event's identifier.
+        assert!(plain.contains("type Event = EventId"), "{plain}");
         assert!(with_data.contains("Lock (Locked)"), "{with_data}");
     }
 }

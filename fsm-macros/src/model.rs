@@ -5,7 +5,7 @@
 //! an unknown state is dropped, a duplicate state is kept once), so the expansion still
 //! declares every type the user refers to and one mistake does not cascade.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use proc_macro2::{Ident, Span};
 
@@ -50,11 +50,16 @@ pub(crate) struct Model<'a> {
     pub events: Vec<&'a Ident>,
     pub edges: Vec<Edge<'a>>,
     pub capabilities: Vec<Capability<'a>>,
-    /// `states[i].name` as a string: comparing identifiers converts both to strings, so
-    /// name look-ups go through these instead.
-    state_names: Vec<String>,
-    /// `events[i]` as a string, for the same reason.
-    event_names: Vec<String>,
+    /// State names to indices: comparing identifiers converts both to strings, and a
+    /// large machine looks names up thousands of times.
+    state_index: HashMap<String, usize>,
+    /// Per state, the indices of the edges that leave it, in declaration order. Built
+    /// once the edges are final, as are the two fields below.
+    edges_by_state: Vec<Vec<usize>>,
+    /// Per event, the indices of its edges, in declaration order.
+    edges_by_event: Vec<Vec<usize>>,
+    /// Per event, the state with data it enters, if it enters one.
+    data_targets: Vec<Option<usize>>,
     /// States left out for a reason already reported; naming them is not a new error.
     dropped_states: Vec<&'a Ident>,
     /// Whether an edge was left out for an error: reachability is then not checked, since
@@ -84,17 +89,45 @@ impl Model<'_> {
 
     /// The edges that leave the state at `index`, in declaration order.
     pub(crate) fn edges_from(&self, index: usize) -> impl Iterator<Item = &Edge<'_>> {
-        self.edges.iter().filter(move |edge| edge.from == index)
+        self.edges_by_state[index]
+            .iter()
+            .map(|&edge| &self.edges[edge])
     }
 
-    /// The state that the event at `index` enters from every state it leaves (validation
-    /// makes it unique for events that enter a state with data).
-    pub(crate) fn data_target(&self, event: usize) -> Option<usize> {
-        self.edges
+    /// The edges of the event at `index`, in declaration order.
+    pub(crate) fn edges_on(&self, event: usize) -> impl Iterator<Item = &Edge<'_>> {
+        self.edges_by_event[event]
             .iter()
-            .find(|edge| edge.event == event && self.has_data(edge.to))
-            .map(|edge| edge.to)
+            .map(|&edge| &self.edges[edge])
     }
+
+    /// The state with data that the event at `index` enters (validation makes it the only
+    /// state such an event enters), or `None` when it enters unit states only.
+    pub(crate) fn data_target(&self, event: usize) -> Option<usize> {
+        self.data_targets[event]
+    }
+
+    /// Builds the look-ups above, once the edges are final.
+    fn index_edges(&mut self) {
+        self.edges_by_state = vec![Vec::new(); self.states.len()];
+        self.edges_by_event = vec![Vec::new(); self.events.len()];
+        for (index, edge) in self.edges.iter().enumerate() {
+            self.edges_by_state[edge.from].push(index);
+            self.edges_by_event[edge.event].push(index);
+        }
+        self.data_targets = first_data_targets(self);
+    }
+}
+
+/// Per event, the first state with data that one of its edges enters.
+fn first_data_targets(model: &Model<'_>) -> Vec<Option<usize>> {
+    let mut targets = vec![None; model.events.len()];
+    for edge in &model.edges {
+        if targets[edge.event].is_none() && model.has_data(edge.to) {
+            targets[edge.event] = Some(edge.to);
+        }
+    }
+    targets
 }
 
 /// Collects errors, in the order they were found.
@@ -131,8 +164,10 @@ pub(crate) fn check<'a>(decl: &'a MachineDecl, errors: &mut Errors) -> Model<'a>
         events: Vec::new(),
         edges: Vec::new(),
         capabilities: Vec::new(),
-        state_names: Vec::new(),
-        event_names: Vec::new(),
+        state_index: HashMap::new(),
+        edges_by_state: Vec::new(),
+        edges_by_event: Vec::new(),
+        data_targets: Vec::new(),
         dropped_states: Vec::new(),
         // A malformed item may have been an edge.
         dropped_edge: !decl.item_errors.is_empty(),
@@ -146,6 +181,7 @@ pub(crate) fn check<'a>(decl: &'a MachineDecl, errors: &mut Errors) -> Model<'a>
     check_events(&mut model, errors);
     check_data_events(&mut model, errors);
     check_capabilities(&mut model, errors);
+    model.index_edges();
     if initial_known && !model.dropped_edge {
         check_reachable(&model, errors);
     }
@@ -159,7 +195,7 @@ fn check_states<'a>(model: &mut Model<'a>, errors: &mut Errors) {
     }
     for state in &decl.states {
         let name = state.name.to_string();
-        if model.state_names.contains(&name) {
+        if model.state_index.contains_key(&name) {
             errors.push(state.name.span(), format!("duplicate state `{name}`"));
             continue;
         }
@@ -171,14 +207,14 @@ fn check_states<'a>(model: &mut Model<'a>, errors: &mut Errors) {
             model.dropped_states.push(&state.name);
             continue;
         }
+        model.state_index.insert(name, model.states.len());
         model.states.push(state);
-        model.state_names.push(name);
     }
 }
 
 fn find_state(model: &Model<'_>, name: &Ident, errors: &mut Errors) -> Option<usize> {
     let wanted = name.to_string();
-    let found = model.state_names.iter().position(|known| *known == wanted);
+    let found = model.state_index.get(&wanted).copied();
     // With no valid state at all, the missing or broken `states` block is the error.
     let reported = model.states.is_empty() || model.dropped_states.contains(&name);
     if found.is_none() && !reported {
@@ -228,6 +264,9 @@ fn check_finals(model: &mut Model<'_>, errors: &mut Errors) {
 
 fn check_edges<'a>(model: &mut Model<'a>, errors: &mut Errors) {
     let decl: &'a MachineDecl = model.decl;
+    let mut event_names = HashMap::new();
+    // `(from, event)` to the edge declared for it, to find a second one.
+    let mut declared = HashMap::new();
     for edge in &decl.edges {
         let to = find_state(model, &edge.to, errors);
         for from_name in &edge.from {
@@ -244,10 +283,12 @@ fn check_edges<'a>(model: &mut Model<'a>, errors: &mut Errors) {
                 model.dropped_edge = true;
                 continue;
             }
-            let event = event_index(model, &edge.event);
-            if !check_duplicate_edge(model, edge, from, event, to, errors) {
+            let event = event_index(model, &mut event_names, &edge.event);
+            if let Some(&earlier) = declared.get(&(from, event)) {
+                report_duplicate_edge(model, edge, from, &model.edges[earlier], to, errors);
                 continue;
             }
+            declared.insert((from, event), model.edges.len());
             model.edges.push(Edge {
                 from,
                 event,
@@ -258,35 +299,30 @@ fn check_edges<'a>(model: &mut Model<'a>, errors: &mut Errors) {
     }
 }
 
-/// The index of `event`, adding it on first sight.
-fn event_index<'a>(model: &mut Model<'a>, event: &'a Ident) -> usize {
+/// The index of `event`, adding it on first sight; `names` maps the names seen so far.
+fn event_index<'a>(
+    model: &mut Model<'a>,
+    names: &mut HashMap<String, usize>,
+    event: &'a Ident,
+) -> usize {
     let name = event.to_string();
-    match model.event_names.iter().position(|seen| *seen == name) {
-        Some(index) => index,
-        None => {
-            model.events.push(event);
-            model.event_names.push(name);
-            model.events.len() - 1
-        }
+    let next = model.events.len();
+    let index = *names.entry(name).or_insert(next);
+    if index == next {
+        model.events.push(event);
     }
+    index
 }
 
-/// False (with an error) when `from + event` is declared already.
-fn check_duplicate_edge(
+/// Reports `edge` from `from`, whose event already has the edge `earlier` from there.
+fn report_duplicate_edge(
     model: &Model<'_>,
     edge: &EdgeDecl,
     from: usize,
-    event: usize,
+    earlier: &Edge<'_>,
     to: usize,
     errors: &mut Errors,
-) -> bool {
-    let Some(earlier) = model
-        .edges
-        .iter()
-        .find(|e| e.from == from && e.event == event)
-    else {
-        return true;
-    };
+) {
     let from_name = &model.states[from].name;
     let event_name = &edge.event;
     let message = if earlier.to == to {
@@ -299,13 +335,12 @@ fn check_duplicate_edge(
         )
     };
     errors.push(event_name.span(), message);
-    false
 }
 
 /// Event names must not clash with generated methods or with each other's variants; an
 /// event that does is left out, with its edges.
 fn check_events(model: &mut Model<'_>, errors: &mut Errors) {
-    let mut variants: Vec<String> = Vec::new();
+    let mut variants = HashSet::new();
     let mut keep = Vec::with_capacity(model.events.len());
     for event in &model.events {
         let name = names::unraw(event);
@@ -325,7 +360,7 @@ fn check_events(model: &mut Model<'_>, errors: &mut Errors) {
             );
             keep.push(false);
         } else {
-            variants.push(variant);
+            variants.insert(variant);
             keep.push(true);
         }
     }
@@ -350,7 +385,6 @@ fn retain_events(model: &mut Model<'_>, keep: &[bool]) {
         next += usize::from(kept);
     }
     retain_marked(&mut model.events, keep);
-    retain_marked(&mut model.event_names, keep);
     let before = model.edges.len();
     model.edges.retain_mut(|edge| match renumber[edge.event] {
         Some(new) => {
@@ -365,29 +399,34 @@ fn retain_events(model: &mut Model<'_>, keep: &[bool]) {
 /// An event that enters a state with data must always enter that same state, so that its
 /// run-time form can carry exactly that state's data. Its other edges are left out.
 fn check_data_events(model: &mut Model<'_>, errors: &mut Errors) {
-    for event in 0..model.events.len() {
-        let Some(data_target) = model.data_target(event) else {
+    let targets = first_data_targets(model);
+    // Per event, the first state other than its data target that it enters.
+    let mut other_target = vec![None; model.events.len()];
+    for edge in &model.edges {
+        let event = edge.event;
+        if targets[event].is_some_and(|target| edge.to != target) {
+            other_target[event].get_or_insert(edge.to);
+        }
+    }
+    for (event, other) in other_target.into_iter().enumerate() {
+        let (Some(data_target), Some(other)) = (targets[event], other) else {
             continue;
         };
-        let other = model
-            .edges
-            .iter()
-            .find(|edge| edge.event == event && edge.to != data_target);
-        let Some(other) = other else { continue };
         let name = model.events[event];
         errors.push(
             name.span(),
             format!(
                 "event `{name}` enters `{}`, which carries data, and also `{}`; an event that \
                  enters a state with data must always enter that state",
-                model.states[data_target].name, model.states[other.to].name
+                model.states[data_target].name, model.states[other].name
             ),
         );
-        model
-            .edges
-            .retain(|edge| edge.event != event || edge.to == data_target);
-        model.dropped_edge = true;
     }
+    let before = model.edges.len();
+    model
+        .edges
+        .retain(|edge| targets[edge.event].is_none_or(|target| edge.to == target));
+    model.dropped_edge |= model.edges.len() != before;
 }
 
 fn check_capabilities<'a>(model: &mut Model<'a>, errors: &mut Errors) {

@@ -22,6 +22,7 @@ const GROUPS: &[(&str, &str)] = &[
     ("breaker", "Circuit breaker"),
     ("connection", "`Connection`: a TCP-style connection"),
     ("door", "`Door`: illegal moves and their relatives"),
+    ("layout", "Layout: what a state may add to the machine"),
     ("payment", "`Payment`: moves restricted with `transitions:`"),
     ("role", "`Role`: a Raft server's role"),
     (
