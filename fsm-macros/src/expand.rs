@@ -8,21 +8,25 @@
 //! in one generic impl, and what must be written per state or per edge is written once:
 //! one impl per edge, one match arm per edge in `fire`, one triple in the table.
 //!
-//! Two ways of writing code meet here. Items that carry the user's tokens or whose spans
-//! matter to error messages (the state types, the edge impls, the move methods, the
-//! machine type) are built with `quote!`. Everything else is written as Rust source into
-//! a `String` and lexed once: building a token stream token by token costs a call into
-//! the compiler per token, and `quote!` is heavy to compile, so the text is both the
-//! faster macro and the faster macro to build.
+//! Three ways of writing code meet here. Items that carry the user's tokens or whose spans
+//! matter to error messages are built as tokens: the few written once per machine or per
+//! state (the state types, the machine type, the capabilities) with `quote!`, and the
+//! ones written per edge or per event (the edge impls, the move methods) by copying a
+//! lexed `Template`, which is much cheaper than `quote!` at the unoptimised level a
+//! proc-macro usually runs at. Everything else is written as Rust source into a `String`
+//! and lexed once: building a token stream token by token costs a call into the compiler
+//! per token, and `quote!` is heavy to compile, so the text is both the faster macro and
+//! the faster macro to build.
 
 use std::fmt::Write as _;
 
-use proc_macro2::{Ident, Span, TokenStream};
+use proc_macro2::{Ident, Literal, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 
 use crate::model::Model;
 use crate::names;
 use crate::parse::{Attribute, Error, Fields, Visibility};
+use crate::template::Template;
 
 /// Appends formatted Rust source to a `String`; writing to a `String` cannot fail.
 macro_rules! emit {
@@ -30,6 +34,9 @@ macro_rules! emit {
         let _ = write!($out, $($fmt)*);
     }};
 }
+
+/// Turns written Rust source into tokens, or `None` if it does not lex.
+pub(crate) type Lex = fn(&str) -> Option<TokenStream>;
 
 /// Generated names shared by the functions below, as identifiers for `quote!` and as
 /// text for the written source.
@@ -60,7 +67,7 @@ const EVENT_REPR: &str = "#[repr(u16)]";
 
 /// The whole expansion of `model`. `lex` turns the written source into tokens: the
 /// compiler's lexer in the macro, `proc_macro2`'s in unit tests.
-pub(crate) fn expand(model: &Model<'_>, lex: fn(&str) -> Option<TokenStream>) -> TokenStream {
+pub(crate) fn expand(model: &Model<'_>, lex: Lex) -> TokenStream {
     let decl = model.decl;
     let machine = decl.name.clone();
     let item_vis = nested_vis(&decl.vis);
@@ -91,15 +98,12 @@ pub(crate) fn expand(model: &Model<'_>, lex: fn(&str) -> Option<TokenStream>) ->
     identifiers(model, &names, &mut source);
     run_time_event(model, &names, &mut source);
     spec(model, &names, &mut source);
-    let written = lex(&source).unwrap_or_else(|| {
-        let message = "fsm-macros wrote code that does not lex; please report this";
-        Error::new(Span::call_site(), message).to_compile_error()
-    });
+    let written = lex(&source).unwrap_or_else(unlexable);
     let built = [
         state_types(model, &names),
-        edge_impls(model),
+        edge_impls(model, lex),
         machine_type(model, &names),
-        event_methods(model, &names),
+        event_methods(model, &names, lex),
         capabilities(model, &names),
         serde_impls(model, &names),
     ];
@@ -392,26 +396,43 @@ fn edge_trait(names: &Names, out: &mut String) {
 }
 
 /// One impl of the edge trait per declared edge.
-fn edge_impls(model: &Model<'_>) -> TokenStream {
-    let impls = model.edges.iter().map(|edge| {
-        let from = &model.states[edge.from].name;
-        let to = &model.states[edge.to].name;
+fn edge_impls(model: &Model<'_>, lex: Lex) -> TokenStream {
+    let Some(tokens) = lex("impl Edge<event::EVENT, (MOVES)> for FROM { type To = TO; }") else {
+        return unlexable();
+    };
+    let template = Template::new(tokens, &["EVENT", "MOVES", "FROM", "TO"]);
+
+    // The legal moves are written out rather than named as `<From as ..>::Moves`: error
+    // messages list the impls as written, and a list of events reads better.
+    let moves: Vec<Vec<TokenTree>> = (0..model.states.len())
+        .map(|state| {
+            let events = model.edges_from(state).map(|edge| model.events[edge.event]);
+            quote!(#(event::#events,)*).into_iter().collect()
+        })
+        .collect();
+
+    let mut out = Vec::new();
+    for edge in &model.edges {
         let event = model.events[edge.event];
-        // The legal moves are written out rather than named as `<From as ..>::Moves`:
-        // error messages list the impls as written, and a list of events reads better.
-        let moves = model.edges_from(edge.from).map(|e| {
-            let event = model.events[e.event];
-            quote!(event::#event,)
-        });
+        let from = ident_tree(&model.states[edge.from].name);
+        let to = ident_tree(&model.states[edge.to].name);
         // Spanned at the declared edge, so that "but `Edge<unlock, ..>` is implemented"
         // in an illegal move's error points at the line that declares that edge.
-        quote_spanned! {event.span()=>
-            impl Edge<event::#event, (#(#moves)*)> for #from {
-                type To = #to;
-            }
-        }
-    });
-    quote!(#(#impls)*)
+        let fills: [&[TokenTree]; 4] = [&[ident_tree(event)], &moves[edge.from], &[from], &[to]];
+        template.stamp(event.span(), &fills, &mut out);
+    }
+    out.into_iter().collect()
+}
+
+/// `ident` as a token tree, keeping its span.
+fn ident_tree(ident: &Ident) -> TokenTree {
+    TokenTree::Ident(ident.clone())
+}
+
+/// The error emitted in place of written source that does not lex: a bug in this crate.
+fn unlexable() -> TokenStream {
+    let message = "fsm-macros wrote code that does not lex; please report this";
+    Error::new(Span::call_site(), message).to_compile_error()
 }
 
 /// A visibility written at the call site, re-expressed for an item one module deeper.
@@ -680,49 +701,61 @@ fn machine_type(model: &Model<'_>, names: &Names) -> TokenStream {
     }
 }
 
-fn event_methods(model: &Model<'_>, names: &Names) -> TokenStream {
+fn event_methods(model: &Model<'_>, names: &Names, lex: Lex) -> TokenStream {
     let Names {
         machine,
         state_trait,
         move_vis,
         ..
     } = names;
-    let methods = model.events.iter().enumerate().map(|(index, event)| {
-        let doc = event_doc(model, index);
-        let variant = event_variant(event);
-        // Spanned at the event's first edge: an illegal call's "required by this bound"
-        // note then points at the declaration rather than at the whole macro call.
-        let span = event.span();
-        match model.data_target(index) {
-            None => quote_spanned! {span=>
-                #[doc = #doc]
-                #[inline(always)]
-                #move_vis fn #event<T>(self) -> #machine<T, H>
-                where
-                    S: Edge<event::#event, <S as #state_trait>::Moves, To = T>,
-                    T: #state_trait + ::fsm_core::UnitState,
-                {
-                    self.enter(EventId::#variant, T::VALUE)
-                }
-            },
-            Some(_) => quote_spanned! {span=>
-                #[doc = #doc]
-                #[inline(always)]
-                #move_vis fn #event<T>(self, to: T) -> #machine<T, H>
-                where
-                    S: Edge<event::#event, <S as #state_trait>::Moves, To = T>,
-                    T: #state_trait,
-                {
-                    self.enter(EventId::#variant, to)
-                }
-            },
-        }
-    });
     // The bound on `S` is the check that the edge is declared, so the body may take the
     // unchecked `enter`.
+    let method = |parameters: &str, bounds: &str, to: &str| {
+        let source = format!(
+            "#[doc = DOC]
+            #[inline(always)]
+            VIS fn EVENT<T>(self{parameters}) -> MACHINE<T, H>
+            where
+                S: Edge<event::EVENT, <S as TRAIT>::Moves, To = T>,
+                T: TRAIT{bounds},
+            {{
+                self.enter(EventId::VARIANT, {to})
+            }}"
+        );
+        let holes = ["DOC", "VIS", "EVENT", "MACHINE", "TRAIT", "VARIANT"];
+        lex(&source).map(|tokens| Template::new(tokens, &holes))
+    };
+    let (Some(to_unit), Some(to_data)) = (
+        method("", " + ::fsm_core::UnitState", "T::VALUE"),
+        method(", to: T", "", "to"),
+    ) else {
+        return unlexable();
+    };
+
+    let vis: Vec<TokenTree> = move_vis.clone().into_iter().collect();
+    let mut methods = Vec::new();
+    for (index, event) in model.events.iter().enumerate() {
+        let doc = TokenTree::Literal(Literal::string(&event_doc(model, index)));
+        let template = match model.data_target(index) {
+            None => &to_unit,
+            Some(_) => &to_data,
+        };
+        let fills: [&[TokenTree]; 6] = [
+            &[doc],
+            &vis,
+            &[ident_tree(event)],
+            &[ident_tree(machine)],
+            &[ident_tree(state_trait)],
+            &[TokenTree::Ident(event_variant(event))],
+        ];
+        // Spanned at the event's first edge: an illegal call's "required by this bound"
+        // note then points at the declaration rather than at the whole macro call.
+        template.stamp(event.span(), &fills, &mut methods);
+    }
+    let methods: TokenStream = methods.into_iter().collect();
     quote! {
         impl<S: #state_trait, H: ::fsm_core::Recorder<Spec>> #machine<S, H> {
-            #(#methods)*
+            #methods
         }
     }
 }

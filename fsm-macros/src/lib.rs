@@ -9,6 +9,7 @@ mod expand;
 mod model;
 mod names;
 mod parse;
+mod template;
 
 use std::str::FromStr;
 
