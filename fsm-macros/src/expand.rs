@@ -53,6 +53,8 @@ struct Names {
     vis: String,
     /// The same visibility for items one module further in (`event`, `cap`).
     inner_vis: TokenStream,
+    /// Per event, its variant in `EventId` and `Event` (`switch_on` as `SwitchOn`).
+    variants: Vec<Ident>,
 }
 
 /// The representation of `EventId`, and of `Event` where it is an enum of its own.
@@ -86,6 +88,11 @@ pub(crate) fn expand(model: &Model<'_>, lex: Lex) -> TokenStream {
             Some(ty) => quote!(#ty),
             None => quote!(()),
         },
+        variants: model
+            .events
+            .iter()
+            .map(|event| event_variant(event))
+            .collect(),
         machine,
     };
 
@@ -323,8 +330,7 @@ fn events(model: &Model<'_>, names: &Names, out: &mut String) {
         emit!(out, "{inner_vis} struct {event};\n");
     }
     emit!(out, "}}\n");
-    for event in &model.events {
-        let variant = event_variant(event);
+    for (event, variant) in model.events.iter().zip(&names.variants) {
         emit!(
             out,
             "impl sealed::EventType for event::{event} {{ const ID: EventId = EventId::{variant}; }}\n"
@@ -746,7 +752,7 @@ fn event_methods(model: &Model<'_>, names: &Names, lex: Lex) -> TokenStream {
             &[ident_tree(event)],
             &[ident_tree(machine)],
             &[ident_tree(state_trait)],
-            &[TokenTree::Ident(event_variant(event))],
+            &[TokenTree::Ident(names.variants[index].clone())],
         ];
         // Spanned at the event's first edge: an illegal call's "required by this bound"
         // note then points at the declaration rather than at the whole macro call.
@@ -957,7 +963,7 @@ fn fire(model: &Model<'_>, names: &Names, out: &mut String) {
     for edge in &model.edges {
         let from = &model.states[edge.from].name;
         let to = &model.states[edge.to].name;
-        let variant = event_variant(model.events[edge.event]);
+        let variant = &names.variants[edge.event];
         if model.has_data(edge.to) {
             emit!(
                 out,
@@ -1018,7 +1024,7 @@ fn identifiers(model: &Model<'_>, names: &Names, out: &mut String) {
             .map(|s| format!("StateId::{}", s.name))
             .collect(),
     );
-    let variants: Vec<Ident> = model.events.iter().map(|e| event_variant(e)).collect();
+    let variants = &names.variants;
     let events = join(variants.iter().map(Ident::to_string).collect());
     let event_ids = join(variants.iter().map(|v| format!("EventId::{v}")).collect());
     let variant_names = join(variants.iter().map(|v| lit(&names::unraw(v))).collect());
@@ -1152,8 +1158,7 @@ fn events_with_data(model: &Model<'_>, names: &Names, out: &mut String) {
         {EVENT_REPR}
         {vis} enum Event {{\n"
     );
-    for (event, name) in model.events.iter().enumerate() {
-        let variant = event_variant(name);
+    for (event, variant) in names.variants.iter().enumerate() {
         match model.data_target(event) {
             Some(target) => emit!(out, "{variant}({}),\n", model.states[target].name),
             None => emit!(out, "{variant},\n"),
@@ -1169,8 +1174,7 @@ fn events_with_data(model: &Model<'_>, names: &Names, out: &mut String) {
             {vis} fn id(&self) -> EventId {{
                 match *self {{\n"
     );
-    for (event, name) in model.events.iter().enumerate() {
-        let variant = event_variant(name);
+    for (event, variant) in names.variants.iter().enumerate() {
         let fields = if model.data_target(event).is_some() {
             "(_)"
         } else {
@@ -1187,8 +1191,7 @@ fn events_with_data(model: &Model<'_>, names: &Names, out: &mut String) {
             {vis} fn unit(id: EventId) -> ::core::option::Option<Self> {{
                 match id {{\n"
     );
-    for (event, name) in model.events.iter().enumerate() {
-        let variant = event_variant(name);
+    for (event, variant) in names.variants.iter().enumerate() {
         if model.data_target(event).is_some() {
             emit!(out, "EventId::{variant} => ::core::option::Option::None,\n");
         } else {
