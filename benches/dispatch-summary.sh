@@ -16,7 +16,7 @@ set -euo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$SCRIPT_DIR/.." && pwd)
 DIR=${1:-${CARGO_TARGET_DIR:-$REPO/target}/criterion}
-VARIANTS=(hand fsm-core rust-fsm statig sm statum)
+VARIANTS=(hand fsm-core fsm-core-step rust-fsm statig sm statum)
 OFFSETS=(0 16 32 48)
 
 # The median point estimate, in ns per iteration, of one benchmark.

@@ -8,6 +8,8 @@
 //!   the baseline;
 //! - `fsm-core`: our `machine!`'s run-time enum and `fire`, with a rejection turned back
 //!   into the machine by `Rejected::into_machine`;
+//! - `fsm-core-step`: the same enum through `Runtime::step`, which does that in a
+//!   function that is never inlined;
 //! - `statig` 0.4, `rust-fsm` 0.8, `sm` 0.9 and `statum` 0.9, each written as its own
 //!   documentation shows.
 //!
@@ -176,6 +178,34 @@ impl Variant for FsmCore {
             StateId::Paused => State::Paused,
             StateId::Stopped => State::Stopped,
         }
+    }
+}
+
+/// The same machine through `Runtime::step`, which keeps the machine on an illegal event
+/// and is compiled as a function of its own: the call it costs is what this variant
+/// shows beside `fsm-core`, whose `fire` is inlined into the loop.
+struct FsmCoreStep;
+
+impl Variant for FsmCoreStep {
+    const NAME: &'static str = "fsm-core-step";
+    type Event = <FsmCore as Variant>::Event;
+    type Machine = <FsmCore as Variant>::Machine;
+
+    fn event(event: Event) -> Self::Event {
+        FsmCore::event(event)
+    }
+
+    fn new() -> Self::Machine {
+        FsmCore::new()
+    }
+
+    #[inline]
+    fn step(machine: Self::Machine, event: Self::Event) -> Self::Machine {
+        fsm_core::Runtime::step(machine, event)
+    }
+
+    fn state(machine: &Self::Machine) -> State {
+        FsmCore::state(machine)
     }
 }
 
@@ -608,6 +638,7 @@ fn dispatch(c: &mut Criterion) {
         group.throughput(Throughput::Elements(len as u64));
         bench_variant::<Hand>(&mut group, &events, &expected);
         bench_variant::<FsmCore>(&mut group, &events, &expected);
+        bench_variant::<FsmCoreStep>(&mut group, &events, &expected);
         bench_variant::<RustFsm>(&mut group, &events, &expected);
         bench_variant::<Statig>(&mut group, &events, &expected);
         bench_variant::<Sm>(&mut group, &events, &expected);

@@ -53,7 +53,7 @@
 //! | `Door::<S, H>::transition`, `transition_with` | the primitive that moves along a declared edge, for writing your own consuming methods |
 //! | `Door::open`, ... | one consuming method per event (visibility set by `transitions:`) |
 //! | `door::cap::CanKnock`, ... | one trait per declared capability (`knock`), implemented for the states that have it |
-//! | `door::Runtime<H>` | the enum over all states, with `fire(Event)`; see [`Runtime`] |
+//! | `door::Runtime<H>` | the enum over all states, with `fire(Event)`; see [`Runtime`], also for `step` |
 //! | `door::StateId`, `door::EventId`, `door::Event` | identifiers, and run-time events (`Event` is another name for `EventId` when no event carries data) |
 //! | `door::Spec` | implements [`Machine`]: the `const` [`Table`], rendered by [`Table::mermaid`] and [`Table::dot`] |
 //!

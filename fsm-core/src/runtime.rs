@@ -34,6 +34,41 @@ pub trait Runtime: Sized {
     /// has no edge for `event`.
     fn fire(self, event: Self::Event) -> Result<Self, Rejected<Self>>;
 
+    /// Fires `event` and keeps the machine as it was when the event is illegal in its
+    /// current state: for a caller that ignores illegal events, as a hand-written
+    /// `match` with a `(state, _) => state` arm does.
+    ///
+    /// Unlike `fire`, which is inlined into its caller, this is never inlined: it is
+    /// compiled once as a function of its own, like that hand-written `match` in a
+    /// function. For a machine of many states that keeps the whole dispatch out of the
+    /// caller's loop; in a hot loop over a machine of a few states, `fire` with the
+    /// rejection matched in place avoids the call.
+    ///
+    /// ```
+    /// use fsm_core::{Runtime as _, machine};
+    ///
+    /// machine! {
+    ///     pub Door {
+    ///         initial: Closed,
+    ///         states: { Open, Closed },
+    ///         edges: { Closed + open => Open, Open + close => Closed },
+    ///     }
+    /// }
+    ///
+    /// let door: door::Runtime = Door::new((), door::Closed).into();
+    /// let door = door.step(door::Event::Open);
+    /// assert_eq!(door.state_id(), door::StateId::Open);
+    /// let door = door.step(door::Event::Open); // illegal: ignored
+    /// assert_eq!(door.state_id(), door::StateId::Open);
+    /// ```
+    #[inline(never)]
+    fn step(self, event: Self::Event) -> Self {
+        match self.fire(event) {
+            Ok(machine) => machine,
+            Err(rejected) => rejected.into_machine(),
+        }
+    }
+
     /// The run-time event for `id`, or `None` when it must carry data that only the caller
     /// can supply (its edge enters a state with data).
     fn event_for(id: <Self::Spec as Machine>::EventId) -> Option<Self::Event>;

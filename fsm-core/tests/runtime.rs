@@ -87,3 +87,21 @@ fn the_rejection_is_a_standard_error() {
     takes_error(&rejected);
     assert_eq!(format!("{:?}", rejected.event()), "Event::Stop");
 }
+
+#[test]
+fn step_moves_on_a_legal_event_and_keeps_the_machine_on_an_illegal_one() {
+    let mut machine = player();
+    machine.context_mut().push("kept");
+
+    let machine = machine.step(player::Event::Pause);
+    assert_eq!(machine.state_id(), player::StateId::Idle);
+    assert_eq!(machine.context(), &vec!["kept"]);
+
+    let machine = machine.step(player::Event::Play(player::Playing { track: 7 }));
+    assert_eq!(machine.state_id(), player::StateId::Playing);
+    match &machine {
+        player::Runtime::Playing(typed) => assert_eq!(typed.state().track, 7),
+        other => panic!("expected Playing, got {other:?}"),
+    }
+    assert_eq!(machine.context(), &vec!["kept"]);
+}
