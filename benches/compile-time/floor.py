@@ -22,10 +22,9 @@ impls are what `transition` checks and what names the legal moves, and the event
 key the edges and seal them against other crates.
 
 For each of hand, ours and the variants it prints the instructions rustc executes for the
-library's warm check (one run under `valgrind --tool=cachegrind`, as instructions.sh
-counts them), the median wall-clock of ROUNDS warm `cargo check`s (taken in rounds, one
-check of every crate per round, so that drift on the machine hits all of them alike) and
-the bytes of expanded code. The variants are checked with RUSTC_BOOTSTRAP=1: expanded
+library's warm check (counted by instructions.sh), the median wall-clock of ROUNDS warm
+`cargo check`s (taken in rounds, one check of every crate per round, so that drift on
+the machine hits all of them alike) and the bytes of expanded code. The variants are checked with RUSTC_BOOTSTRAP=1: expanded
 derives name the standard library's internal features, which this script enables.
 """
 
@@ -111,13 +110,12 @@ def variants(expansion):
     yield "bare", source
 
 
-def check(directory, bootstrap, capture=False):
+def check(directory, bootstrap):
     env = dict(os.environ, CARGO_TARGET_DIR=os.path.join(directory, "target-warm"))
     if bootstrap:
         env["RUSTC_BOOTSTRAP"] = "1"
     return subprocess.run(
-        ["cargo", "check", "--offline", "-v" if capture else "-q"],
-        cwd=directory, env=env, capture_output=True, text=True,
+        ["cargo", "check", "--offline", "-q"], cwd=directory, env=env, capture_output=True, text=True
     )
 
 
@@ -159,28 +157,16 @@ def write_variants():
         yield f"floor-{name}", directory, len(source.encode())
 
 
-def library_command(directory, bootstrap):
-    """The rustc command cargo runs for the library's check."""
-    os.utime(os.path.join(directory, "src", "lib.rs"))
-    result = check(directory, bootstrap, capture=True)
-    match = re.search(r"Running `([^`]*--crate-name ct [^`]*)`", result.stderr)
-    if not match:
-        sys.exit(f"no rustc command for the library in {directory}")
-    return match.group(1)
-
-
-def instructions(directory, bootstrap):
-    command = library_command(directory, bootstrap)
-    os.utime(os.path.join(directory, "src", "lib.rs"))
-    env = dict(os.environ, RUSTC_BOOTSTRAP="1") if bootstrap else None
-    result = subprocess.run(
-        f"valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null {command}",
-        shell=True, cwd=directory, env=env, capture_output=True, text=True,
-    )
-    refs = re.search(r"I\s+refs:\s+([\d,]+)", result.stderr)
-    if not refs:
-        sys.exit(f"valgrind printed no count for {directory}:\n{result.stderr[-2000:]}")
-    return int(refs.group(1).replace(",", "")) // 1_000_000
+def instructions(names, bootstrap):
+    """Millions of instructions per crate in `names`, counted by instructions.sh."""
+    env = dict(os.environ, CT_DIR=CT_DIR)
+    if bootstrap:
+        env["RUSTC_BOOTSTRAP"] = "1"
+    script = os.path.join(SCRIPT_DIR, "instructions.sh")
+    result = subprocess.run(["bash", script, *names], env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"instructions.sh failed:\n{result.stderr[-2000:]}")
+    return {name: int(count) for name, count in map(str.split, result.stdout.splitlines())}
 
 
 def main():
@@ -195,10 +181,9 @@ def main():
     for name, directory, size in write_variants():
         crates.append((name, directory, size, True))
 
-    counts = {}
-    for name, directory, _, bootstrap in crates:
-        log(f"== {name}: instructions")
-        counts[name] = instructions(directory, bootstrap)
+    log("== instructions")
+    counts = instructions([name for name, *_, bootstrap in crates if not bootstrap], False)
+    counts |= instructions([name for name, *_, bootstrap in crates if bootstrap], True)
 
     times = {name: [] for name, *_ in crates}
     for round_ in range(rounds):

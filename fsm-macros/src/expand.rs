@@ -866,19 +866,16 @@ fn runtime(model: &Model<'_>, names: &Names, out: &mut String) {
         "[`{machine}`] in whichever state it is: for events that arrive at run time. Made with \
          `From` from the machine in any state."
     ));
-    let each = |out: &mut String, arm: &dyn Fn(&Ident) -> String| {
-        for state in &model.states {
-            out.push_str(&arm(&state.name));
-        }
-    };
-
     emit!(
         out,
         "#[doc = {doc}]
         #[allow(missing_docs)]
         {vis} enum Runtime<H = ::fsm_core::NoHistory> {{\n"
     );
-    each(out, &|name| format!("{name}({machine}<{name}, H>),\n"));
+    for state in &model.states {
+        let name = &state.name;
+        emit!(out, "{name}({machine}<{name}, H>),\n");
+    }
     emit!(
         out,
         "}}

@@ -367,12 +367,6 @@ fn check_events(model: &mut Model<'_>, errors: &mut Errors) {
     retain_events(model, &keep);
 }
 
-/// Keeps the items whose entry in `keep` is `true`.
-fn retain_marked<T>(items: &mut Vec<T>, keep: &[bool]) {
-    let mut marks = keep.iter();
-    items.retain(|_| marks.next().copied().unwrap_or(false));
-}
-
 /// Keeps the events marked `true`, renumbering the edges and dropping those of the others.
 fn retain_events(model: &mut Model<'_>, keep: &[bool]) {
     if keep.iter().all(|&k| k) {
@@ -384,7 +378,10 @@ fn retain_events(model: &mut Model<'_>, keep: &[bool]) {
         renumber.push(kept.then_some(next));
         next += usize::from(kept);
     }
-    retain_marked(&mut model.events, keep);
+    let mut marks = keep.iter();
+    model
+        .events
+        .retain(|_| marks.next().copied().unwrap_or(false));
     let before = model.edges.len();
     model.edges.retain_mut(|edge| match renumber[edge.event] {
         Some(new) => {
